@@ -1,0 +1,1 @@
+"""flowql.engine: domain models, the Store protocol, the executor and its services."""

@@ -1,0 +1,46 @@
+"""The one domain error type every layer maps to its own wire format."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class ErrorCode(str, Enum):
+    VALIDATION = "VALIDATION"
+    NOT_FOUND = "NOT_FOUND"
+    CONFLICT = "CONFLICT"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+    INTERNAL = "INTERNAL"
+
+
+class FlowqlError(Exception):
+    """A failure a client can act on: a code, a message naming the field, the field's path."""
+
+    def __init__(self, code: ErrorCode, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+    def __repr__(self) -> str:
+        return f"FlowqlError({self.code.value}, {self.message!r}, field={self.field!r})"
+
+
+def validation(message: str, *, field: str | None = None) -> FlowqlError:
+    return FlowqlError(ErrorCode.VALIDATION, message, field=field)
+
+
+def not_found(what: str, ident: str) -> FlowqlError:
+    return FlowqlError(ErrorCode.NOT_FOUND, f"{what} {ident!r} not found")
+
+
+def conflict(message: str) -> FlowqlError:
+    return FlowqlError(ErrorCode.CONFLICT, message)
+
+
+class VersionConflict(FlowqlError):
+    """A compare-and-set write lost: someone else changed the record first."""
+
+    def __init__(self, kind: str, ident: str) -> None:
+        super().__init__(ErrorCode.CONFLICT, f"{kind} {ident!r} was modified concurrently")

@@ -1,0 +1,214 @@
+"""Domain models shared by the engine, the stores and both APIs (pydantic v2)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .stages import StageKind, stage_kind
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- workflows -------------------------------------------------------------------------
+
+
+class WorkflowConfig(_Model):
+    name: str | None = None
+    stages: list[dict[str, Any]]
+
+
+class Workflow(_Model):
+    id: str
+    config: WorkflowConfig
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None = None
+
+    def stage_kind(self, index: int) -> StageKind:
+        return stage_kind(self.config.stages[index])
+
+
+# --- instances -------------------------------------------------------------------------
+
+
+class InstanceStatus(str, Enum):
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+class StageStatus(str, Enum):
+    RUNNING = "RUNNING"
+    WAITING = "WAITING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+    @property
+    def terminal(self) -> bool:
+        return self in {StageStatus.SUCCEEDED, StageStatus.FAILED, StageStatus.CANCELLED}
+
+
+class Activity(_Model):
+    """One attempt-tracked activity a stage ran (a posting, a metadata write, a timer...)."""
+
+    name: str
+    input: dict[str, Any] = {}
+    output: dict[str, Any] | None = None
+    error: str | None = None
+    terminated: bool = False
+    started_at: datetime
+    terminated_at: datetime | None = None
+    attempt: int = 1
+    last_failure: str | None = None
+    next_execution: datetime | None = None
+
+
+class StageState(_Model):
+    stage: int
+    kind: StageKind
+    status: StageStatus
+    started_at: datetime
+    terminated_at: datetime | None = None
+    error: str | None = None
+    history: list[Activity] = []
+
+    @property
+    def terminated(self) -> bool:
+        return self.status.terminal
+
+
+class Instance(_Model):
+    id: str
+    workflow_id: str
+    created_at: datetime
+    updated_at: datetime
+    status: InstanceStatus = InstanceStatus.RUNNING
+    terminated_at: datetime | None = None
+    error: str | None = None
+    variables: dict[str, str] = {}
+    stages: list[StageState] = []
+    version: int = 0
+    wake_at: datetime | None = None
+    """Due time of the current delay or retry: the store indexes it for the scheduler."""
+    waiting_for: str | None = None
+    """Event name the current wait_event stage expects."""
+    consumed_events: list[str] = []
+    """IDs of inbox events already handled (consumed or ignored)."""
+    transition_count: int = 0
+
+    @property
+    def terminated(self) -> bool:
+        return self.status is not InstanceStatus.RUNNING
+
+    @property
+    def current(self) -> StageState | None:
+        return self.stages[-1] if self.stages else None
+
+
+class Transition(_Model):
+    """A change of one stage's status: stored, then published, then counted."""
+
+    instance_id: str
+    workflow_id: str
+    seq: int
+    stage: int
+    kind: StageKind
+    status: StageStatus
+    instance_status: InstanceStatus
+    at: datetime
+    error: str | None = None
+
+
+class InboxEvent(_Model):
+    id: str
+    instance_id: str
+    name: str
+    received_at: datetime
+
+
+# --- triggers --------------------------------------------------------------------------
+
+
+class Trigger(_Model):
+    id: str
+    name: str | None = None
+    event: str
+    version: str | None = None
+    workflow_id: str
+    filter: str | None = None
+    vars: dict[str, str] = {}
+    created_at: datetime
+    deleted_at: datetime | None = None
+
+
+class TriggerOccurrence(_Model):
+    id: str
+    trigger_id: str
+    date: datetime
+    event: dict[str, Any]
+    event_id: str | None = None
+    workflow_instance_id: str | None = None
+    error: str | None = None
+
+    @property
+    def created_at(self) -> datetime:
+        return self.date
+
+
+class EventMessage(_Model):
+    """Formance's EventMessage: the shape of events that fire triggers."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    type: str = Field(min_length=1)
+    version: str | None = None
+    payload: dict[str, Any] = {}
+    date: datetime | None = None
+    app: str | None = None
+    id: str | None = None
+
+
+# --- embedded ledger -------------------------------------------------------------------
+
+
+class Posting(_Model):
+    reference: str
+    """Idempotency key: `{instanceID}:{stage}` for sends made by the engine."""
+    ledger: str
+    source: str
+    destination: str
+    asset: str
+    amount: int
+    timestamp: datetime
+    metadata: dict[str, str] = {}
+
+
+class Account(_Model):
+    ledger: str
+    address: str
+    balances: dict[str, int] = {}
+    metadata: dict[str, str] = {}
+
+
+class Wallet(_Model):
+    id: str
+    name: str
+    ledger: str
+    metadata: dict[str, str] = {}
+    created_at: datetime
+
+    def account(self, balance: str = "main") -> str:
+        return f"wallets:{self.id}:{balance}"

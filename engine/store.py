@@ -1,0 +1,126 @@
+"""The storage contract the engine needs. `storage/` implements it for SQLite and MongoDB.
+
+Every method takes and returns domain models; no driver type crosses this line. A method
+is one atomic write (one SQLite transaction, one MongoDB document update) unless its
+docstring says otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from .models import (
+    Account,
+    InboxEvent,
+    Instance,
+    InstanceStatus,
+    Posting,
+    Transition,
+    Trigger,
+    TriggerOccurrence,
+    Wallet,
+    Workflow,
+)
+from .pagination import Page, PageRequest
+
+
+class Store(Protocol):
+    async def open(self) -> None:
+        """Connect, create the schema / indexes if missing."""
+
+    async def close(self) -> None: ...
+
+    # --- workflows ----------------------------------------------------------------------
+    async def insert_workflow(self, workflow: Workflow) -> None: ...
+
+    async def get_workflow(self, workflow_id: str) -> Workflow | None:
+        """Deleted workflows too: running instances still need their stages."""
+
+    async def get_workflows(self, workflow_ids: Sequence[str]) -> dict[str, Workflow]: ...
+
+    async def list_workflows(self, page: PageRequest) -> Page[Workflow]:
+        """Workflows not deleted, newest first."""
+
+    async def delete_workflow(self, workflow_id: str, at: datetime) -> bool:
+        """Soft delete; False when absent or already deleted."""
+
+    # --- instances ----------------------------------------------------------------------
+    async def insert_instance(self, instance: Instance, transitions: Sequence[Transition]) -> None:
+        """Raises FlowqlError(CONFLICT) if the id exists."""
+
+    async def save_instance(
+        self, instance: Instance, *, expected_version: int, transitions: Sequence[Transition]
+    ) -> Instance:
+        """Compare-and-set: writes `instance` with version `expected_version + 1` and appends
+        `transitions`, only if the stored version is still `expected_version`; otherwise
+        raises VersionConflict and writes nothing."""
+
+    async def get_instance(self, instance_id: str) -> Instance | None: ...
+
+    async def get_instances(self, instance_ids: Sequence[str]) -> dict[str, Instance]: ...
+
+    async def list_instances(
+        self, page: PageRequest, *, workflow_id: str | None = None, running: bool | None = None
+    ) -> Page[Instance]: ...
+
+    async def running_instance_ids(self) -> list[str]:
+        """Every instance not terminated: what recovery resumes."""
+
+    async def due_instances(self, now: datetime, limit: int) -> list[str]:
+        """Running instances whose `wake_at` is at or before `now`, earliest first."""
+
+    async def next_wake_at(self) -> datetime | None: ...
+
+    async def list_transitions(self, instance_id: str, after_seq: int = 0) -> list[Transition]:
+        """Stored transitions of one instance with `seq > after_seq`, in order."""
+
+    async def count_instances(self) -> dict[InstanceStatus, int]: ...
+
+    # --- inbox --------------------------------------------------------------------------
+    async def append_event(self, event: InboxEvent) -> None: ...
+
+    async def list_inbox(self, instance_id: str) -> list[InboxEvent]:
+        """Every event sent to an instance, oldest first."""
+
+    # --- triggers -----------------------------------------------------------------------
+    async def insert_trigger(self, trigger: Trigger) -> None: ...
+
+    async def get_trigger(self, trigger_id: str) -> Trigger | None:
+        """Deleted triggers too."""
+
+    async def list_triggers(self, page: PageRequest, *, name: str | None = None) -> Page[Trigger]:
+        """Triggers not deleted, newest first; `name` matches a substring."""
+
+    async def triggers_for_event(self, event_type: str) -> list[Trigger]:
+        """Live triggers listening to one event type (an indexed lookup, never a scan)."""
+
+    async def delete_trigger(self, trigger_id: str, at: datetime) -> bool: ...
+
+    async def insert_occurrence(self, occurrence: TriggerOccurrence) -> bool:
+        """False, writing nothing, when `(trigger_id, event_id)` is already recorded."""
+
+    async def list_occurrences(self, trigger_id: str, page: PageRequest) -> Page[TriggerOccurrence]:
+        """Newest first."""
+
+    # --- embedded ledger ----------------------------------------------------------------
+    async def post(self, posting: Posting, *, allow_overdraft: bool = False) -> Posting:
+        """Apply a posting once. A posting whose `reference` exists returns the stored one
+        and changes nothing. A source other than `world` may not go below zero unless
+        `allow_overdraft`: raises FlowqlError(VALIDATION) naming the account."""
+
+    async def list_postings(self, ledger: str | None = None) -> list[Posting]: ...
+
+    async def get_account(self, ledger: str, address: str) -> Account:
+        """Any address exists with empty balances and metadata until used."""
+
+    async def set_account_metadata(self, ledger: str, address: str, metadata: dict[str, str]) -> Account:
+        """Merge keys into the account's metadata."""
+
+    async def insert_wallet(self, wallet: Wallet) -> None:
+        """Raises FlowqlError(CONFLICT) when the name is taken in that ledger."""
+
+    async def get_wallet(self, wallet_id: str) -> Wallet | None: ...
+
+    async def get_wallet_by_name(self, ledger: str | None, name: str) -> Wallet | None: ...
