@@ -1,0 +1,64 @@
+"""The engine assembled: store, bus, ledger, executor, scheduler, services, recovery."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from .bus import EventBus
+from .executor import Executor
+from .ledger import EmbeddedLedger, Ledger
+from .models import Instance
+from .retry import RetryPolicy
+from .scheduler import Scheduler
+from .services import Orchestration
+from .steps import StepDeps
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EngineConfig:
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    max_concurrency: int = 256
+    run_timeout: float = 30.0
+    subscriber_queue_size: int = 1024
+
+
+class Engine:
+    """Owns the running parts. `start()` resumes every unfinished instance (recovery)."""
+
+    def __init__(self, store: Store, config: EngineConfig | None = None, *, ledger: Ledger | None = None) -> None:
+        self.config = config or EngineConfig()
+        self.store = store
+        self.bus = EventBus(queue_size=self.config.subscriber_queue_size)
+        self.ledger: Ledger = ledger or EmbeddedLedger(store)
+        self.scheduler = Scheduler(store, self._wake)
+        deps = StepDeps(ledger=self.ledger, retry=self.config.retry, inbox=store.list_inbox)
+        self.executor = Executor(
+            store, self.bus, deps, max_concurrency=self.config.max_concurrency, on_wake_at=self._planned
+        )
+        self.orchestration = Orchestration(store, self.executor, self.bus, run_timeout=self.config.run_timeout)
+
+    def _wake(self, instance_id: str) -> None:
+        self.executor.wake(instance_id)
+
+    def _planned(self, instance: Instance) -> None:
+        assert instance.wake_at is not None
+        self.scheduler.notify(instance.wake_at)
+
+    async def start(self) -> int:
+        """Resume every instance not terminated; returns how many. Safe to run twice: a
+        resumed instance re-reads its state and activities are idempotent."""
+        resumed = await self.store.running_instance_ids()
+        for instance_id in resumed:
+            self.executor.wake(instance_id)
+        self.scheduler.start()
+        if resumed:
+            log.info("resumed instances", extra={"count": len(resumed)})
+        return len(resumed)
+
+    async def stop(self) -> None:
+        await self.scheduler.stop()
+        await self.executor.stop()

@@ -1,0 +1,73 @@
+"""Wakes instances whose delay or retry is due, from the store's due-time index.
+
+One task for the whole process: it sleeps until the earliest `wake_at` in the store (or
+until told that an earlier one was written), then wakes every due instance. A sleeping
+instance costs a row in the index and no task or timer of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from .clock import utc_now
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+BATCH = 1000
+MAX_SLEEP = 5.0
+
+
+class Scheduler:
+    def __init__(self, store: Store, wake: Callable[[str], None]) -> None:
+        self._store = store
+        self._wake = wake
+        self._changed = asyncio.Event()
+        self._target: datetime | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="scheduler")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    def notify(self, wake_at: datetime) -> None:
+        """A wake-up time was written: re-plan if it is earlier than the one we sleep towards."""
+        if self._target is None or wake_at < self._target:
+            self._changed.set()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self._tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("scheduler tick failed")
+                await asyncio.sleep(1.0)
+
+    async def _tick(self) -> None:
+        now = utc_now()
+        due = await self._store.due_instances(now, BATCH)
+        for instance_id in due:
+            self._wake(instance_id)
+        if len(due) == BATCH:
+            await asyncio.sleep(0)
+            return
+        self._target = await self._store.next_wake_at()
+        self._changed.clear()
+        timeout = MAX_SLEEP
+        if self._target is not None:
+            timeout = min(MAX_SLEEP, max(0.0, (self._target - utc_now()).total_seconds()))
+        if due and self._target is not None and self._target <= now:
+            timeout = max(timeout, 0.05)  # just woken ones are still due until their tasks run
+        try:
+            await asyncio.wait_for(self._changed.wait(), timeout)
+        except TimeoutError:
+            pass

@@ -1,0 +1,182 @@
+"""The orchestration service: what GraphQL and REST both call. No transport concerns here."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any
+
+from .bus import EventBus, Overflow
+from .clock import utc_now
+from .errors import FlowqlError, conflict, not_found, validation
+from .executor import Executor
+from .models import Activity, InboxEvent, Instance, Transition, Workflow, WorkflowConfig, new_id
+from .pagination import Page, PageRequest
+from .stages import parse_stages
+from .store import Store
+
+MAX_STAGES = 1000
+MAX_VARIABLES = 1000
+
+
+class Orchestration:
+    def __init__(self, store: Store, executor: Executor, bus: EventBus, *, run_timeout: float = 30.0) -> None:
+        self._store = store
+        self._executor = executor
+        self._bus = bus
+        self.run_timeout = run_timeout
+
+    # --- workflows ----------------------------------------------------------------------
+    async def create_workflow(self, *, name: str | None, stages: object) -> Workflow:
+        parse_stages(stages)
+        assert isinstance(stages, list)
+        if not stages:
+            raise validation("stages: a workflow needs at least one stage", field="stages")
+        if len(stages) > MAX_STAGES:
+            raise validation(f"stages: at most {MAX_STAGES} stages", field="stages")
+        now = utc_now()
+        workflow = Workflow(
+            id=new_id(), config=WorkflowConfig(name=name, stages=stages), created_at=now, updated_at=now
+        )
+        await self._store.insert_workflow(workflow)
+        return workflow
+
+    async def get_workflow(self, workflow_id: str) -> Workflow:
+        workflow = await self._store.get_workflow(workflow_id)
+        if workflow is None or workflow.deleted_at is not None:
+            raise not_found("workflow", workflow_id)
+        return workflow
+
+    async def load_workflows(self, workflow_ids: Sequence[str]) -> list[Workflow | None]:
+        """Batch read for DataLoaders; deleted workflows included (their instances need them)."""
+        found = await self._store.get_workflows(workflow_ids)
+        return [found.get(i) for i in workflow_ids]
+
+    async def list_workflows(self, page: PageRequest) -> Page[Workflow]:
+        return await self._store.list_workflows(page)
+
+    async def delete_workflow(self, workflow_id: str) -> None:
+        if not await self._store.delete_workflow(workflow_id, utc_now()):
+            raise not_found("workflow", workflow_id)
+
+    # --- instances ----------------------------------------------------------------------
+    async def run_workflow(
+        self,
+        workflow_id: str,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        wait: bool = False,
+        timeout: float | None = None,
+        instance_id: str | None = None,
+    ) -> Instance:
+        """Start an instance; with `wait`, return once it terminates or `timeout` passes."""
+        workflow = await self.get_workflow(workflow_id)
+        checked = _check_variables(variables or {})
+        now = utc_now()
+        instance = Instance(
+            id=instance_id or new_id(), workflow_id=workflow.id, created_at=now, updated_at=now,
+            variables=checked,
+        )
+        done = self._executor.wait_for(instance.id) if wait else None
+        await self._executor.start(instance, workflow)
+        if done is None:
+            return instance
+        try:
+            return await asyncio.wait_for(done, timeout if timeout is not None else self.run_timeout)
+        except TimeoutError:
+            return await self.get_instance(instance.id)
+
+    async def get_instance(self, instance_id: str) -> Instance:
+        instance = await self._store.get_instance(instance_id)
+        if instance is None:
+            raise not_found("instance", instance_id)
+        return instance
+
+    async def load_instances(self, instance_ids: Sequence[str]) -> list[Instance | None]:
+        found = await self._store.get_instances(instance_ids)
+        return [found.get(i) for i in instance_ids]
+
+    async def list_instances(
+        self, page: PageRequest, *, workflow_id: str | None = None, running: bool | None = None
+    ) -> Page[Instance]:
+        return await self._store.list_instances(page, workflow_id=workflow_id, running=running)
+
+    async def send_event(self, instance_id: str, name: str) -> InboxEvent:
+        if not name:
+            raise validation("name: event name must not be empty", field="name")
+        instance = await self.get_instance(instance_id)
+        if instance.terminated:
+            raise conflict(f"instance {instance_id!r} already terminated with {instance.status.value}")
+        event = InboxEvent(id=new_id(), instance_id=instance_id, name=name, received_at=utc_now())
+        await self._store.append_event(event)
+        self._executor.wake(instance_id)
+        return event
+
+    async def cancel_instance(self, instance_id: str) -> Instance:
+        return await self._executor.cancel(instance_id)
+
+    async def stage_history(self, instance_id: str, stage: int) -> list[Activity]:
+        instance = await self.get_instance(instance_id)
+        workflow = await self._store.get_workflow(instance.workflow_id)
+        count = len(workflow.config.stages) if workflow else len(instance.stages)
+        if not 0 <= stage < count:
+            raise validation(f"stage: must be between 0 and {count - 1}, got {stage}", field="stage")
+        reached = [s for s in instance.stages if s.stage == stage]
+        return reached[0].history if reached else []
+
+    async def transitions(self, instance_id: str, after_seq: int = 0) -> list[Transition]:
+        await self.get_instance(instance_id)
+        return await self._store.list_transitions(instance_id, after_seq)
+
+    async def watch_instance(self, instance_id: str) -> AsyncIterator[Transition]:
+        """Stored transitions first, then live ones, in order, none twice; ends when the
+        instance terminates. A bus overflow is healed by replaying the gap from the store."""
+        instance = await self.get_instance(instance_id)
+        last = 0
+        while True:
+            subscription = self._bus.subscribe(instance_id)
+            try:
+                for transition in await self._store.list_transitions(instance_id, last):
+                    last = transition.seq
+                    yield transition
+                    if transition.instance_status.value != "RUNNING":
+                        return
+                if instance.terminated and last >= instance.transition_count:
+                    return
+                async for transition in subscription:
+                    if transition.seq <= last:
+                        continue
+                    last = transition.seq
+                    yield transition
+                    if transition.instance_status.value != "RUNNING":
+                        return
+            except Overflow:
+                continue
+            finally:
+                self._bus.unsubscribe(subscription)
+
+    async def watch_workflow(self, workflow_id: str) -> AsyncIterator[Transition]:
+        """Live transitions of every instance of a workflow (no replay, never ends)."""
+        await self.get_workflow(workflow_id)
+        subscription = self._bus.subscribe(workflow_id)
+        try:
+            async for transition in subscription:
+                yield transition
+        finally:
+            self._bus.unsubscribe(subscription)
+
+
+def _check_variables(variables: Mapping[str, Any]) -> dict[str, str]:
+    if len(variables) > MAX_VARIABLES:
+        raise validation(f"variables: at most {MAX_VARIABLES} variables", field="variables")
+    checked: dict[str, str] = {}
+    for key, value in variables.items():
+        if not isinstance(key, str) or not key:
+            raise validation("variables: names must be non-empty strings", field="variables")
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise validation(f"variables.{key}: must be a string", field=f"variables.{key}")
+        checked[key] = str(value)
+    return checked
+
+
+__all__ = ["FlowqlError", "Orchestration"]

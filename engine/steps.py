@@ -1,0 +1,195 @@
+"""One move of an instance's state machine: what the executor does next, per stage kind.
+
+A move changes a `Draft` and says whether the executor should go on (`CONTINUE`), commit
+and go on (`COMMIT`, after an activity had an effect), or commit and stop (`BLOCK`: the
+instance waits for a timer, an event, or has terminated). Activities are idempotent
+(postings carry a reference, metadata writes are sets), so replaying a move after a crash
+before its commit is safe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from .draft import Draft
+from .errors import FlowqlError
+from .faults import crash_point
+from .ledger import Ledger
+from .models import Activity, InboxEvent, InstanceStatus, StageStatus, Workflow
+from .retry import RetryPolicy
+from .stages import (
+    DelaySpec,
+    SendSpec,
+    StageKind,
+    UpdateSpec,
+    WaitEventSpec,
+    interpolate,
+    parse_stage,
+)
+
+
+class Move(Enum):
+    CONTINUE = "continue"
+    COMMIT = "commit"
+    BLOCK = "block"
+
+
+@dataclass(frozen=True, slots=True)
+class StepDeps:
+    ledger: Ledger
+    retry: RetryPolicy
+    inbox: Callable[[str], Awaitable[list[InboxEvent]]]
+
+
+async def advance(draft: Draft, workflow: Workflow, deps: StepDeps) -> Move:
+    instance = draft.instance
+    if instance.terminated:
+        return Move.BLOCK
+    current = instance.current
+    if current is None or current.status is StageStatus.SUCCEEDED:
+        index = 0 if current is None else current.stage + 1
+        if index >= len(workflow.config.stages):
+            draft.finish(InstanceStatus.SUCCEEDED)
+            return Move.BLOCK
+        draft.start_stage(index, workflow.stage_kind(index))
+        return Move.CONTINUE
+    if current.status is StageStatus.RUNNING:
+        return await _run(draft, workflow, deps)
+    if current.status is StageStatus.WAITING:
+        if current.kind is StageKind.DELAY:
+            return _wake_from_delay(draft, workflow)
+        return await _wait_for_event(draft, workflow, deps)
+    return Move.BLOCK
+
+
+def _succeed(draft: Draft, workflow: Workflow) -> None:
+    draft.set_status(StageStatus.SUCCEEDED)
+    if draft.stage.stage == len(workflow.config.stages) - 1:
+        draft.finish(InstanceStatus.SUCCEEDED)
+
+
+def _fail(draft: Draft, error: str) -> Move:
+    draft.finish(InstanceStatus.FAILED, error=error)
+    return Move.BLOCK
+
+
+def _spec(draft: Draft, workflow: Workflow) -> Any:
+    index = draft.stage.stage
+    path = f"stages[{index}]"
+    raw = interpolate(workflow.config.stages[index], draft.instance.variables, path=path)
+    return parse_stage(raw, path=path)[1]
+
+
+async def _run(draft: Draft, workflow: Workflow, deps: StepDeps) -> Move:
+    try:
+        spec = _spec(draft, workflow)
+    except FlowqlError as error:
+        return _fail(draft, f"{error.code.value}: {error.message}")
+    if isinstance(spec, DelaySpec):
+        draft.set_wake(spec.due(draft.stage.started_at))
+        draft.set_status(StageStatus.WAITING)
+        return Move.CONTINUE
+    if isinstance(spec, WaitEventSpec):
+        draft.instance.waiting_for = spec.event
+        draft.set_status(StageStatus.WAITING)
+        return Move.CONTINUE
+    wake_at = draft.instance.wake_at
+    if wake_at is not None and draft.now() < wake_at:
+        return Move.BLOCK  # a retry is scheduled
+    return await _attempt(draft, workflow, spec, deps)
+
+
+async def _attempt(draft: Draft, workflow: Workflow, spec: SendSpec | UpdateSpec, deps: StepDeps) -> Move:
+    stage = draft.stage
+    previous = stage.history[-1] if stage.history and not stage.history[-1].terminated else None
+    attempt = previous.attempt + 1 if previous else 1
+    name, payload = _describe(spec)
+    started = previous.started_at if previous else draft.now()
+    try:
+        output = await _execute(spec, f"{draft.instance.id}:{stage.stage}", deps.ledger)
+    except FlowqlError as error:
+        message = f"{error.code.value}: {error.message}"
+        _record(draft, previous, Activity(
+            name=name, input=payload, error=message, terminated=True, started_at=started,
+            terminated_at=draft.now(), attempt=attempt,
+        ))
+        return _fail(draft, message)
+    except Exception as error:  # anything else is transient: retried with backoff
+        message = f"{type(error).__name__}: {error}"
+        if deps.retry.exhausted(attempt):
+            _record(draft, previous, Activity(
+                name=name, input=payload, error=message, terminated=True, started_at=started,
+                terminated_at=draft.now(), attempt=attempt, last_failure=message,
+            ))
+            return _fail(draft, f"gave up after {attempt} attempts: {message}")
+        next_execution = draft.now() + deps.retry.delay_after(attempt)
+        _record(draft, previous, Activity(
+            name=name, input=payload, started_at=started, attempt=attempt,
+            last_failure=message, next_execution=next_execution,
+        ))
+        draft.set_wake(next_execution)
+        return Move.BLOCK
+    crash_point("after-activity")
+    _record(draft, previous, Activity(
+        name=name, input=payload, output=output, terminated=True, started_at=started,
+        terminated_at=draft.now(), attempt=attempt, last_failure=previous.last_failure if previous else None,
+    ))
+    draft.set_wake(None)
+    _succeed(draft, workflow)
+    return Move.COMMIT
+
+
+def _record(draft: Draft, previous: Activity | None, activity: Activity) -> None:
+    """An attempt replaces the open entry of the previous attempt: one entry per activity."""
+    if previous is not None:
+        draft.stage.history.pop()
+    draft.add_activity(activity)
+
+
+def _describe(spec: SendSpec | UpdateSpec) -> tuple[str, dict[str, Any]]:
+    if isinstance(spec, SendSpec):
+        return "CreateTransaction", spec.model_dump(mode="json", exclude_none=True)
+    return "AddAccountMetadata", spec.account.model_dump(mode="json")
+
+
+async def _execute(spec: SendSpec | UpdateSpec, reference: str, ledger: Ledger) -> dict[str, Any]:
+    if isinstance(spec, SendSpec):
+        posting = await ledger.send(spec, reference=reference)
+        return {"posting": posting.model_dump(mode="json") | {"amount": str(posting.amount)}}
+    account = await ledger.add_metadata(spec.account.ledger, spec.account.id, spec.account.metadata)
+    return {"account": {"ledger": account.ledger, "address": account.address, "metadata": account.metadata}}
+
+
+def _wake_from_delay(draft: Draft, workflow: Workflow) -> Move:
+    wake_at = draft.instance.wake_at
+    if wake_at is not None and draft.now() < wake_at:
+        return Move.BLOCK
+    draft.add_activity(Activity(
+        name="Delay", input={"until": wake_at.isoformat() if wake_at else None}, output={},
+        terminated=True, started_at=draft.stage.started_at, terminated_at=draft.now(),
+    ))
+    _succeed(draft, workflow)
+    return Move.CONTINUE
+
+
+async def _wait_for_event(draft: Draft, workflow: Workflow, deps: StepDeps) -> Move:
+    instance = draft.instance
+    handled = set(instance.consumed_events)
+    for event in await deps.inbox(instance.id):
+        if event.id in handled:
+            continue
+        instance.consumed_events.append(event.id)
+        matched = event.name == instance.waiting_for
+        draft.add_activity(Activity(
+            name="ReceiveEvent" if matched else "IgnoreEvent",
+            input={"name": event.name, "receivedAt": event.received_at.isoformat()},
+            output={"matched": matched}, terminated=True,
+            started_at=event.received_at, terminated_at=draft.now(),
+        ))
+        if matched:
+            _succeed(draft, workflow)
+            return Move.CONTINUE
+    return Move.BLOCK
