@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from flowql.engine.errors import ErrorCode, FlowqlError
+from flowql.engine.stages import SendSpec, StageKind, interpolate, parse_stage, parse_stages
+
+
+def send(**overrides: Any) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "source": {"account": {"id": "world"}},
+        "destination": {"account": {"id": "users:1"}},
+        "amount": {"amount": 100, "asset": "USD/2"},
+    }
+    spec.update(overrides)
+    return {"send": spec}
+
+
+def error_of(stages: Any) -> FlowqlError:
+    with pytest.raises(FlowqlError) as caught:
+        parse_stages(stages)
+    assert caught.value.code is ErrorCode.VALIDATION
+    return caught.value
+
+
+def test_every_kind_parses() -> None:
+    parsed = parse_stages([
+        send(),
+        {"delay": {"duration": "1h30m"}},
+        {"delay": {"until": "2030-01-01T00:00:00Z"}},
+        {"wait_event": {"event": "approved"}},
+        {"update": {"account": {"id": "users:1", "metadata": {"tier": "gold"}}}},
+    ])
+    assert [kind for kind, _ in parsed] == [
+        StageKind.SEND, StageKind.DELAY, StageKind.DELAY, StageKind.WAIT_EVENT, StageKind.UPDATE,
+    ]
+
+
+def test_error_names_the_path_of_the_bad_field() -> None:
+    bad = send(amount={"amount": 1.5, "asset": "USD"})
+    error = error_of([{"delay": {"duration": "1s"}}, {"wait_event": {"event": "x"}}, bad])
+    assert error.field == "stages[2].send.amount.amount"
+    assert error.message.startswith("stages[2].send.amount.amount:")
+
+
+@pytest.mark.parametrize(
+    ("stage", "field"),
+    [
+        ({"send": {}, "delay": {}}, "stages[0]"),
+        ({"transfer": {}}, "stages[0].transfer"),
+        ({"delay": {}}, "stages[0].delay"),
+        ({"delay": {"duration": "soon"}}, "stages[0].delay.duration"),
+        ({"delay": {"until": "tomorrow"}}, "stages[0].delay.until"),
+        ({"wait_event": {"event": "x", "extra": 1}}, "stages[0].wait_event.extra"),
+        (send(amount={"amount": -1, "asset": "USD"}), "stages[0].send.amount.amount"),
+        (send(amount={"amount": "1e3", "asset": "USD"}), "stages[0].send.amount.amount"),
+        (send(amount={"amount": 1, "asset": "usd"}), "stages[0].send.amount"),
+        (send(source={"account": {"id": "a"}, "wallet": {"id": "w"}}), "stages[0].send.source"),
+        (send(destination={"wallet": {}}), "stages[0].send.destination.wallet"),
+        (send(source=None), "stages[0].send.source"),
+        ("not an object", "stages[0]"),
+    ],
+)
+def test_bad_stages_are_refused_with_their_path(stage: Any, field: str) -> None:
+    assert error_of([stage]).field == field
+
+
+def test_amounts_are_arbitrary_precision_integers() -> None:
+    huge = 2**80
+    _, spec = parse_stage(send(amount={"amount": str(huge), "asset": "USD"}))
+    assert isinstance(spec, SendSpec)
+    assert spec.amount.amount == huge
+
+
+def test_templates_are_accepted_at_create_time_and_checked_after_interpolation() -> None:
+    raw = send(amount={"amount": "${amount}", "asset": "${asset}"})
+    parse_stages([raw])
+    filled = interpolate(raw, {"amount": "250", "asset": "EUR/2"})
+    _, spec = parse_stage(filled)
+    assert isinstance(spec, SendSpec)
+    assert spec.amount.amount == 250
+    with pytest.raises(FlowqlError, match="abc"):
+        parse_stage(interpolate(raw, {"amount": "abc", "asset": "EUR"}), path="stages[0]")
+
+
+def test_missing_variable_is_a_validation_error_naming_the_field() -> None:
+    raw = {"wait_event": {"event": "${name}"}}
+    with pytest.raises(FlowqlError) as caught:
+        interpolate(raw, {}, path="stages[1]")
+    assert caught.value.code is ErrorCode.VALIDATION
+    assert caught.value.field == "stages[1].wait_event.event"
+    assert "'name'" in caught.value.message
