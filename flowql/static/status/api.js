@@ -63,7 +63,8 @@ function wsClient() {
     on: {
       connecting: () => emit('connecting'),
       connected: (s) => { socket = s; emit('live'); },
-      closed: () => { socket = null; emit('reconnecting'); },
+      // 1000: the lazy client closed an unused socket; anything else is a drop, retried.
+      closed: (event) => { socket = null; emit(event?.code === 1000 ? 'idle' : 'reconnecting'); },
     },
   });
   return client;
