@@ -67,11 +67,13 @@ function parseDocument(text) {
 
 // --- workflows -------------------------------------------------------------------------
 
-const workflows = { items: new Map(), cursor: null, selected: null };
+const workflows = { items: new Map(), cursor: null, selected: null, request: 0 };
 
 async function loadWorkflows(more = false) {
-  if (!more) { workflows.items.clear(); workflows.cursor = null; }
-  const { workflows: page } = await gql(Q_WORKFLOWS, { first: PAGE, after: workflows.cursor });
+  const request = ++workflows.request;
+  const { workflows: page } = await gql(Q_WORKFLOWS, { first: PAGE, after: more ? workflows.cursor : null });
+  if (request !== workflows.request) return;
+  if (!more) workflows.items.clear();
   for (const { node } of page.edges) workflows.items.set(node.id, node);
   workflows.cursor = page.pageInfo.endCursor;
   $('#workflows-more').hidden = !page.pageInfo.hasNextPage;
@@ -181,15 +183,17 @@ async function runWorkflow(ev) {
 
 // --- instance list ---------------------------------------------------------------------
 
-const instances = { rows: new Map(), cursor: null };
+const instances = { rows: new Map(), cursor: null, request: 0 };
 
 async function loadInstances(more = false) {
   const filter = $('#filter-form');
-  if (!more) { instances.rows.clear(); instances.cursor = null; }
+  const request = ++instances.request; // only the latest request may fill the table
   const { instances: page } = await gql(Q_INSTANCES, {
     workflowID: filter.workflowID.value || null, running: filter.running.checked ? true : null,
-    first: PAGE, after: instances.cursor,
+    first: PAGE, after: more ? instances.cursor : null,
   });
+  if (request !== instances.request) return;
+  if (!more) instances.rows.clear();
   for (const { node } of page.edges) instances.rows.set(node.id, node);
   instances.cursor = page.pageInfo.endCursor;
   $('#instances-more').hidden = !page.pageInfo.hasNextPage;

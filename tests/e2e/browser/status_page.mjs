@@ -104,7 +104,25 @@ await withBrowser(artifacts, 'status', async (page) => {
   await instanceBadge('CANCELLED').waitFor(T);
   await shot('status-cancelled.png');
 
-  // 8. The token is kept in sessionStorage and sent as a bearer header.
+  // 8. Cursor pagination: 10 more runs (through the API) make 12, two pages of 10.
+  const workflowID = await page.locator('#filter-form select').inputValue();
+  await page.evaluate(async (id) => {
+    const query = 'mutation($id: ID!) { runWorkflow(workflowID: $id) { id } }';
+    for (let i = 0; i < 10; i++) {
+      await fetch('/graphql', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ query, variables: { id } }) });
+    }
+  }, workflowID);
+  await page.check('#filter-form input[name=running]');
+  await page.uncheck('#filter-form input[name=running]');
+  await page.locator('#instances-more').waitFor({ state: 'visible', ...T });
+  assert((await page.locator('#instance-table tbody tr').count()) === 10, 'first page should hold 10');
+  await page.click('#instances-more');
+  await page.waitForFunction(() => document.querySelectorAll('#instance-table tbody tr').length === 12, null, T);
+  assert(await page.locator('#instances-more').isHidden(), 'no third page expected');
+  step('instances paginated: 10 + 2');
+
+  // 9. The token is kept in sessionStorage and sent as a bearer header.
   const authHeader = page.waitForRequest((r) => r.url().endsWith('/graphql') && r.method() === 'POST', T);
   await page.fill('#token', 'e2e-token');
   await page.click('#token-form button[type=submit]');
