@@ -55,9 +55,7 @@ def parse_duration(text: str, *, field: str = "duration") -> timedelta:
     while position < len(text):
         match = _PART.match(text, position)
         if match is None:
-            raise validation(
-                f"{field}: invalid duration {text!r} (expected e.g. 10s, 1h30m)", field=field
-            )
+            raise validation(f"{field}: invalid duration {text!r} (expected e.g. 10s, 1h30m)", field=field)
         seconds += float(match.group(1)) * _UNITS[match.group(2)]
         position = match.end()
     return timedelta(seconds=seconds)

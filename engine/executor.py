@@ -84,7 +84,9 @@ class Executor:
                 if instance.status is InstanceStatus.CANCELLED:
                     return instance
                 if instance.terminated:
-                    raise conflict(f"instance {instance_id!r} already terminated with {instance.status.value}")
+                    raise conflict(
+                        f"instance {instance_id!r} already terminated with {instance.status.value}"
+                    )
                 draft = Draft(instance)
                 draft.finish(InstanceStatus.CANCELLED)
                 try:
@@ -118,7 +120,9 @@ class Executor:
             log.info("instance changed under us; advancing again", extra={"instance": instance_id})
             self._retry_later(instance_id, 0.0)
         except Exception:
-            log.exception("instance step failed; retrying in %ss", RETRY_AFTER_ERROR, extra={"instance": instance_id})
+            log.exception(
+                "instance step failed; retrying in %ss", RETRY_AFTER_ERROR, extra={"instance": instance_id}
+            )
             self._retry_later(instance_id, RETRY_AFTER_ERROR)
         finally:
             self._tasks.pop(instance_id, None)
@@ -181,5 +185,3 @@ class Executor:
         deadline = asyncio.get_running_loop().time() + timeout
         while self._tasks and asyncio.get_running_loop().time() < deadline:
             await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
-
-

@@ -57,7 +57,9 @@ class PageRequest:
     after: Cursor | None = None
 
     @classmethod
-    def of(cls, page_size: int | None = None, cursor: str | None = None, *, field: str = "pageSize") -> PageRequest:
+    def of(
+        cls, page_size: int | None = None, cursor: str | None = None, *, field: str = "pageSize"
+    ) -> PageRequest:
         decoded = Cursor.decode(cursor) if cursor else None
         size = page_size if page_size is not None else (decoded.page_size if decoded else DEFAULT_PAGE_SIZE)
         if not 1 <= size <= MAX_PAGE_SIZE:
@@ -100,4 +102,3 @@ def make_page(rows: list[T], request: PageRequest, key: Callable[[T], tuple[date
         created, ident = key(rows[0])
         prev_cursor = Cursor(created, ident, Direction.NEWER, size).encode()
     return Page(rows, has_more=has_older, page_size=size, next=next_cursor, previous=prev_cursor)
-

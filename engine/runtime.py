@@ -29,7 +29,9 @@ class EngineConfig:
 class Engine:
     """Owns the running parts. `start()` resumes every unfinished instance (recovery)."""
 
-    def __init__(self, store: Store, config: EngineConfig | None = None, *, ledger: Ledger | None = None) -> None:
+    def __init__(
+        self, store: Store, config: EngineConfig | None = None, *, ledger: Ledger | None = None
+    ) -> None:
         self.config = config or EngineConfig()
         self.store = store
         self.bus = EventBus(queue_size=self.config.subscriber_queue_size)
@@ -39,7 +41,9 @@ class Engine:
         self.executor = Executor(
             store, self.bus, deps, max_concurrency=self.config.max_concurrency, on_wake_at=self._planned
         )
-        self.orchestration = Orchestration(store, self.executor, self.bus, run_timeout=self.config.run_timeout)
+        self.orchestration = Orchestration(
+            store, self.executor, self.bus, run_timeout=self.config.run_timeout
+        )
 
     def _wake(self, instance_id: str) -> None:
         self.executor.wake(instance_id)

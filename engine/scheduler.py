@@ -8,6 +8,7 @@ instance costs a row in the index and no task or timer of its own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -67,7 +68,5 @@ class Scheduler:
             timeout = min(MAX_SLEEP, max(0.0, (self._target - utc_now()).total_seconds()))
         if due and self._target is not None and self._target <= now:
             timeout = max(timeout, 0.05)  # just woken ones are still due until their tasks run
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._changed.wait(), timeout)
-        except TimeoutError:
-            pass

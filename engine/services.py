@@ -74,7 +74,10 @@ class Orchestration:
         checked = _check_variables(variables or {})
         now = utc_now()
         instance = Instance(
-            id=instance_id or new_id(), workflow_id=workflow.id, created_at=now, updated_at=now,
+            id=instance_id or new_id(),
+            workflow_id=workflow.id,
+            created_at=now,
+            updated_at=now,
             variables=checked,
         )
         done = self._executor.wait_for(instance.id) if wait else None

@@ -249,6 +249,7 @@ def from_pydantic(error: ValidationError, *, prefix: str) -> FlowqlError:
 def interpolate(raw: Any, variables: dict[str, str], *, path: str = "") -> Any:
     """Replace `${name}` in every string of a raw stage; a missing variable is an error."""
     if isinstance(raw, str):
+
         def substitute(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in variables:

@@ -112,31 +112,68 @@ async def _attempt(draft: Draft, workflow: Workflow, spec: SendSpec | UpdateSpec
         output = await _execute(spec, f"{draft.instance.id}:{stage.stage}", deps.ledger)
     except FlowqlError as error:
         message = f"{error.code.value}: {error.message}"
-        _record(draft, previous, Activity(
-            name=name, input=payload, error=message, terminated=True, started_at=started,
-            terminated_at=draft.now(), attempt=attempt,
-        ))
+        _record(
+            draft,
+            previous,
+            Activity(
+                name=name,
+                input=payload,
+                error=message,
+                terminated=True,
+                started_at=started,
+                terminated_at=draft.now(),
+                attempt=attempt,
+            ),
+        )
         return _fail(draft, message)
     except Exception as error:  # anything else is transient: retried with backoff
         message = f"{type(error).__name__}: {error}"
         if deps.retry.exhausted(attempt):
-            _record(draft, previous, Activity(
-                name=name, input=payload, error=message, terminated=True, started_at=started,
-                terminated_at=draft.now(), attempt=attempt, last_failure=message,
-            ))
+            _record(
+                draft,
+                previous,
+                Activity(
+                    name=name,
+                    input=payload,
+                    error=message,
+                    terminated=True,
+                    started_at=started,
+                    terminated_at=draft.now(),
+                    attempt=attempt,
+                    last_failure=message,
+                ),
+            )
             return _fail(draft, f"gave up after {attempt} attempts: {message}")
         next_execution = draft.now() + deps.retry.delay_after(attempt)
-        _record(draft, previous, Activity(
-            name=name, input=payload, started_at=started, attempt=attempt,
-            last_failure=message, next_execution=next_execution,
-        ))
+        _record(
+            draft,
+            previous,
+            Activity(
+                name=name,
+                input=payload,
+                started_at=started,
+                attempt=attempt,
+                last_failure=message,
+                next_execution=next_execution,
+            ),
+        )
         draft.set_wake(next_execution)
         return Move.BLOCK
     crash_point("after-activity")
-    _record(draft, previous, Activity(
-        name=name, input=payload, output=output, terminated=True, started_at=started,
-        terminated_at=draft.now(), attempt=attempt, last_failure=previous.last_failure if previous else None,
-    ))
+    _record(
+        draft,
+        previous,
+        Activity(
+            name=name,
+            input=payload,
+            output=output,
+            terminated=True,
+            started_at=started,
+            terminated_at=draft.now(),
+            attempt=attempt,
+            last_failure=previous.last_failure if previous else None,
+        ),
+    )
     draft.set_wake(None)
     _succeed(draft, workflow)
     return Move.COMMIT
@@ -167,10 +204,16 @@ def _wake_from_delay(draft: Draft, workflow: Workflow) -> Move:
     wake_at = draft.instance.wake_at
     if wake_at is not None and draft.now() < wake_at:
         return Move.BLOCK
-    draft.add_activity(Activity(
-        name="Delay", input={"until": wake_at.isoformat() if wake_at else None}, output={},
-        terminated=True, started_at=draft.stage.started_at, terminated_at=draft.now(),
-    ))
+    draft.add_activity(
+        Activity(
+            name="Delay",
+            input={"until": wake_at.isoformat() if wake_at else None},
+            output={},
+            terminated=True,
+            started_at=draft.stage.started_at,
+            terminated_at=draft.now(),
+        )
+    )
     _succeed(draft, workflow)
     return Move.CONTINUE
 
@@ -183,12 +226,16 @@ async def _wait_for_event(draft: Draft, workflow: Workflow, deps: StepDeps) -> M
             continue
         instance.consumed_events.append(event.id)
         matched = event.name == instance.waiting_for
-        draft.add_activity(Activity(
-            name="ReceiveEvent" if matched else "IgnoreEvent",
-            input={"name": event.name, "receivedAt": event.received_at.isoformat()},
-            output={"matched": matched}, terminated=True,
-            started_at=event.received_at, terminated_at=draft.now(),
-        ))
+        draft.add_activity(
+            Activity(
+                name="ReceiveEvent" if matched else "IgnoreEvent",
+                input={"name": event.name, "receivedAt": event.received_at.isoformat()},
+                output={"matched": matched},
+                terminated=True,
+                started_at=event.received_at,
+                terminated_at=draft.now(),
+            )
+        )
         if matched:
             _succeed(draft, workflow)
             return Move.CONTINUE
