@@ -10,8 +10,14 @@ from flowql.engine.stages import StageKind
 
 def transition(seq: int, instance: str = "i1", workflow: str = "w1") -> Transition:
     return Transition(
-        instance_id=instance, workflow_id=workflow, seq=seq, stage=0, kind=StageKind.DELAY,
-        status=StageStatus.RUNNING, instance_status=InstanceStatus.RUNNING, at=utc_now(),
+        instance_id=instance,
+        workflow_id=workflow,
+        seq=seq,
+        stage=0,
+        kind=StageKind.DELAY,
+        status=StageStatus.RUNNING,
+        instance_status=InstanceStatus.RUNNING,
+        at=utc_now(),
     )
 
 

@@ -26,15 +26,21 @@ def error_of(stages: Any) -> FlowqlError:
 
 
 def test_every_kind_parses() -> None:
-    parsed = parse_stages([
-        send(),
-        {"delay": {"duration": "1h30m"}},
-        {"delay": {"until": "2030-01-01T00:00:00Z"}},
-        {"wait_event": {"event": "approved"}},
-        {"update": {"account": {"id": "users:1", "metadata": {"tier": "gold"}}}},
-    ])
+    parsed = parse_stages(
+        [
+            send(),
+            {"delay": {"duration": "1h30m"}},
+            {"delay": {"until": "2030-01-01T00:00:00Z"}},
+            {"wait_event": {"event": "approved"}},
+            {"update": {"account": {"id": "users:1", "metadata": {"tier": "gold"}}}},
+        ]
+    )
     assert [kind for kind, _ in parsed] == [
-        StageKind.SEND, StageKind.DELAY, StageKind.DELAY, StageKind.WAIT_EVENT, StageKind.UPDATE,
+        StageKind.SEND,
+        StageKind.DELAY,
+        StageKind.DELAY,
+        StageKind.WAIT_EVENT,
+        StageKind.UPDATE,
     ]
 
 
