@@ -12,9 +12,10 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -48,40 +49,73 @@ def _flowql_command() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "flowql.cli"]
 
 
-@contextmanager
-def flowql_server(tmp_path: Path, *extra: str) -> Iterator[str]:
-    """Run `flowql serve` on a free port with a fresh SQLite store; yield its base URL."""
-    port = _free_port()
-    log = (tmp_path / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [*_flowql_command(), "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--store", f"sqlite:///{tmp_path / 'flowql.db'}", *extra],
-        stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
+class FlowqlServer:
+    """`flowql serve` on a fixed port and SQLite file; can be killed and started again."""
+
+    def __init__(self, tmp_path: Path, *extra: str) -> None:
+        self.tmp_path = tmp_path
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.extra = extra
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with (self.tmp_path / "server.log").open("ab") as log:
+            self.proc = subprocess.Popen(
+                [
+                    *_flowql_command(),
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--store",
+                    f"sqlite:///{self.tmp_path / 'flowql.db'}",
+                    *self.extra,
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.tmp_path,
+            )
         deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"flowql serve exited with {proc.returncode}:\n{_tail(tmp_path)}")
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=1) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
+        while not self._healthy():
+            if self.proc.poll() is not None:
+                pytest.fail(f"flowql serve exited with {self.proc.returncode}:\n{_tail(self.tmp_path)}")
             if time.monotonic() > deadline:
-                pytest.fail(f"flowql serve not healthy after 30 s:\n{_tail(tmp_path)}")
+                pytest.fail(f"flowql serve not healthy after 30 s:\n{_tail(self.tmp_path)}")
             time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
+
+    def _healthy(self) -> bool:
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+            with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as resp:
+                return bool(resp.status == 200)
+        except OSError:
+            return False
+
+    def kill(self) -> None:
+        """SIGKILL: no graceful shutdown, open WebSockets just drop."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@contextmanager
+def flowql_server(tmp_path: Path, *extra: str) -> Iterator[FlowqlServer]:
+    """Run `flowql serve` on a free port with a fresh SQLite store; stop it afterwards."""
+    server = FlowqlServer(tmp_path, *extra)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
 
 
 def _tail(tmp_path: Path, lines: int = 40) -> str:
@@ -89,15 +123,51 @@ def _tail(tmp_path: Path, lines: int = 40) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def run_browser_script(name: str, url: str, tmp_path: Path, *, timeout: float = 120) -> str:
-    """Run `node tests/e2e/browser/<name>.mjs <url> test-artifacts`; fail with its output."""
+def run_browser_script(
+    name: str,
+    url: str,
+    tmp_path: Path,
+    *,
+    timeout: float = 120,
+    actions: Mapping[str, Callable[[], None]] | None = None,
+) -> str:
+    """Run `node tests/e2e/browser/<name>.mjs <url> test-artifacts`; fail with its output.
+
+    A script asks for a server-side step by printing `@@<action>` and waiting for a line
+    on stdin: the matching callable of `actions` runs, then the script is told to go on.
+    """
     ARTIFACTS.mkdir(exist_ok=True)
-    result = subprocess.run(
-        ["node", str(SCRIPTS / f"{name}.mjs"), url, str(ARTIFACTS)],
-        cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-    )
-    output = f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
-    if result.returncode != 0:
-        pytest.fail(f"browser script {name}.mjs failed ({result.returncode}):\n{output}\n"
-                    f"--- server log (tail)\n{_tail(tmp_path)}")
+    stderr_path = tmp_path / f"{name}.stderr"
+    with stderr_path.open("w") as stderr:
+        proc = subprocess.Popen(
+            ["node", str(SCRIPTS / f"{name}.mjs"), url, str(ARTIFACTS)],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        lines: list[str] = []
+        try:
+            assert proc.stdout is not None and proc.stdin is not None
+            for line in proc.stdout:
+                lines.append(line)
+                if line.startswith("@@"):
+                    (actions or {})[line[2:].strip()]()
+                    proc.stdin.write("done\n")
+                    proc.stdin.flush()
+            proc.wait()
+        finally:
+            timer.cancel()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    output = f"--- stdout\n{''.join(lines)}\n--- stderr\n{stderr_path.read_text()}"
+    if proc.returncode != 0:
+        pytest.fail(
+            f"browser script {name}.mjs failed ({proc.returncode}):\n{output}\n"
+            f"--- server log (tail)\n{_tail(tmp_path)}"
+        )
     return output

@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
 def test_graphiql_runs_a_query_offline(tmp_path: Path) -> None:
     skip_without_browser()
-    with flowql_server(tmp_path) as url:
-        output = run_browser_script("graphiql", url, tmp_path)
+    with flowql_server(tmp_path) as server:
+        output = run_browser_script("graphiql", server.url, tmp_path)
     assert '"version"' in output
     assert (ARTIFACTS / "graphiql.png").stat().st_size > 0

@@ -4,7 +4,9 @@ The Node script (tests/e2e/browser/status_page.mjs) shows server validation erro
 to the stage, creates a workflow `delay 2s` + `wait_event go`, runs it, watches the
 stage statuses change without a reload (cutting the WebSocket once on the way: the page
 reconnects, resubscribes and shows no transition twice), sends the event from the page,
-sees SUCCEEDED, cancels a second run, and checks the token goes out as a bearer header.
+sees SUCCEEDED, cancels a second run, pages through instances, and checks the token goes
+out as a bearer header. A second test kills the server (SIGKILL) while the page watches an
+instance, starts it again on the same port and store, and expects the page to carry on.
 """
 
 from __future__ import annotations
@@ -28,7 +30,19 @@ SCREENSHOTS = [
 
 def test_status_page_watches_a_run_live(tmp_path: Path) -> None:
     skip_without_browser()
-    with flowql_server(tmp_path) as url:
-        run_browser_script("status_page", url, tmp_path, timeout=200)
+    with flowql_server(tmp_path) as server:
+        run_browser_script("status_page", server.url, tmp_path, timeout=200)
     for name in SCREENSHOTS:
         assert (ARTIFACTS / name).stat().st_size > 0, name
+
+
+def test_status_page_reconnects_after_server_restart(tmp_path: Path) -> None:
+    skip_without_browser()
+    with flowql_server(tmp_path) as server:
+
+        def restart() -> None:
+            server.kill()
+            server.start()
+
+        run_browser_script("status_page_restart", server.url, tmp_path, actions={"restart-server": restart})
+    assert (ARTIFACTS / "status-after-restart.png").stat().st_size > 0

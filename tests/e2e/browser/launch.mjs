@@ -51,3 +51,15 @@ export async function withBrowser(artifacts, name, body) {
 export function step(msg) {
   console.log(`${new Date().toISOString()} ${msg}`);
 }
+
+let stdinLines = null;
+/** Ask the pytest side for a server-side step (`@@<action>` on stdout); resolve once it is done. */
+export async function askServer(action) {
+  if (!stdinLines) {
+    const { createInterface } = await import('node:readline');
+    stdinLines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+  }
+  console.log(`@@${action}`);
+  const { done } = await stdinLines.next();
+  if (done) throw new Error(`no answer to @@${action}`);
+}
