@@ -1,0 +1,13 @@
+"""Every table and collection name, in one place."""
+
+WORKFLOWS = "workflows"
+INSTANCES = "instances"
+TRANSITIONS = "transitions"
+INBOX = "inbox"
+TRIGGERS = "triggers"
+OCCURRENCES = "trigger_occurrences"
+POSTINGS = "postings"
+BALANCES = "balances"
+ACCOUNTS = "accounts"
+WALLETS = "wallets"
+SCHEMA_VERSION = 1

@@ -1,0 +1,71 @@
+"""DDL of the SQLite store. Times are fixed-width ISO strings; amounts are decimal TEXT."""
+
+from __future__ import annotations
+
+from .names import (
+    ACCOUNTS,
+    BALANCES,
+    INBOX,
+    INSTANCES,
+    OCCURRENCES,
+    POSTINGS,
+    SCHEMA_VERSION,
+    TRANSITIONS,
+    TRIGGERS,
+    WALLETS,
+    WORKFLOWS,
+)
+
+PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=5000",
+    "PRAGMA temp_store=MEMORY",
+    "PRAGMA cache_size=-65536",
+)
+
+DDL = f"""
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS {WORKFLOWS} (
+    id TEXT PRIMARY KEY, created_at TEXT NOT NULL, deleted_at TEXT, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS {WORKFLOWS}_page ON {WORKFLOWS} (created_at, id) WHERE deleted_at IS NULL;
+CREATE TABLE IF NOT EXISTS {INSTANCES} (
+    id TEXT PRIMARY KEY, workflow_id TEXT NOT NULL, running INTEGER NOT NULL, status TEXT NOT NULL,
+    created_at TEXT NOT NULL, version INTEGER NOT NULL, wake_at TEXT, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS {INSTANCES}_page ON {INSTANCES} (created_at, id);
+CREATE INDEX IF NOT EXISTS {INSTANCES}_workflow ON {INSTANCES} (workflow_id, created_at, id);
+CREATE INDEX IF NOT EXISTS {INSTANCES}_running ON {INSTANCES} (running, created_at, id);
+CREATE INDEX IF NOT EXISTS {INSTANCES}_wake ON {INSTANCES} (wake_at)
+    WHERE wake_at IS NOT NULL AND running = 1;
+CREATE TABLE IF NOT EXISTS {TRANSITIONS} (
+    instance_id TEXT NOT NULL, seq INTEGER NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (instance_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS {INBOX} (
+    id TEXT PRIMARY KEY, instance_id TEXT NOT NULL, received_at TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS {INBOX}_instance ON {INBOX} (instance_id, received_at, id);
+CREATE TABLE IF NOT EXISTS {TRIGGERS} (
+    id TEXT PRIMARY KEY, name TEXT, event TEXT NOT NULL, created_at TEXT NOT NULL, deleted_at TEXT,
+    doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS {TRIGGERS}_page ON {TRIGGERS} (created_at, id) WHERE deleted_at IS NULL;
+CREATE INDEX IF NOT EXISTS {TRIGGERS}_event ON {TRIGGERS} (event) WHERE deleted_at IS NULL;
+CREATE TABLE IF NOT EXISTS {OCCURRENCES} (
+    id TEXT PRIMARY KEY, trigger_id TEXT NOT NULL, event_id TEXT, date TEXT NOT NULL, doc TEXT NOT NULL,
+    UNIQUE (trigger_id, event_id));
+CREATE INDEX IF NOT EXISTS {OCCURRENCES}_page ON {OCCURRENCES} (trigger_id, date, id);
+CREATE TABLE IF NOT EXISTS {POSTINGS} (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, reference TEXT NOT NULL UNIQUE, ledger TEXT NOT NULL,
+    doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS {BALANCES} (
+    ledger TEXT NOT NULL, address TEXT NOT NULL, asset TEXT NOT NULL, balance TEXT NOT NULL,
+    PRIMARY KEY (ledger, address, asset)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS {ACCOUNTS} (
+    ledger TEXT NOT NULL, address TEXT NOT NULL, metadata TEXT NOT NULL,
+    PRIMARY KEY (ledger, address)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS {WALLETS} (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, ledger TEXT NOT NULL, doc TEXT NOT NULL,
+    UNIQUE (ledger, name));
+CREATE INDEX IF NOT EXISTS {WALLETS}_name ON {WALLETS} (name);
+"""
+
+VERSION = SCHEMA_VERSION
