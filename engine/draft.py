@@ -16,9 +16,13 @@ _FINAL_STAGE_STATUS = {
 
 
 class Draft:
+    """Takes ownership of `instance` and changes it in place: callers load or receive a fresh
+    instance for each draft and drop it if the commit fails (no defensive deep copy: it cost
+    more than the rest of a step)."""
+
     def __init__(self, instance: Instance) -> None:
         self.base_version = instance.version
-        self.instance = instance.model_copy(deep=True)
+        self.instance = instance
         self.transitions: list[Transition] = []
         self.touched = False
 

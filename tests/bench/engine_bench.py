@@ -1,0 +1,205 @@
+"""Engine throughput: N instances of a 3-stage workflow (send, update, send) on SQLite.
+
+Prints completed instances/s, transitions/s, p50/p99 run latency (creation to
+termination) and peak RSS for each N, for flowql and for DBOS running the same workload
+(three steps per workflow on its SQLite system database), and the ratio flowql / DBOS.
+Each run is a fresh child process so peak RSS is its own.
+
+    python tests/bench/engine_bench.py --n 1000 10000 100000 [--skip-dbos]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+STAGES = [
+    {
+        "send": {
+            "source": {"account": {"id": "world"}},
+            "destination": {"account": {"id": "users:${id}"}},
+            "amount": {"amount": 100, "asset": "USD/2"},
+        }
+    },
+    {"update": {"account": {"id": "users:${id}", "metadata": {"status": "funded"}}}},
+    {
+        "send": {
+            "source": {"account": {"id": "users:${id}"}},
+            "destination": {"account": {"id": "merchants:1"}},
+            "amount": {"amount": 60, "asset": "USD/2"},
+        }
+    },
+]
+
+
+DBOS_MODE = "queue"  # or "direct": DBOS.start_workflow_async without a queue (--dbos-mode)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def run_flowql(n: int, path: Path) -> dict[str, Any]:
+    from flowql.engine.runtime import Engine, EngineConfig
+    from flowql.storage.sqlite import SqliteStore
+
+    store = SqliteStore(str(path))
+    await store.open()
+    engine = Engine(store, EngineConfig(max_concurrency=512))
+    await engine.start()
+    workflow = await engine.orchestration.create_workflow(name="bench", stages=STAGES)
+    done = asyncio.Event()
+    finished: dict[str, float] = {}
+    transitions = 0
+
+    def count(transition: Any) -> None:
+        nonlocal transitions
+        transitions += 1
+        if transition.instance_status.value != "RUNNING":
+            finished[transition.instance_id] = time.perf_counter()
+            if len(finished) == n:
+                done.set()
+
+    engine.bus.add_listener(count)
+    started: dict[str, float] = {}
+    begin = time.perf_counter()
+    batch = 500
+    for offset in range(0, n, batch):
+
+        async def one(i: int) -> None:
+            t0 = time.perf_counter()
+            instance = await engine.orchestration.run_workflow(workflow.id, {"id": str(i)})
+            started[instance.id] = t0
+
+        await asyncio.gather(*(one(i) for i in range(offset, min(n, offset + batch))))
+    await done.wait()
+    elapsed = time.perf_counter() - begin
+    latencies = [finished[k] - started[k] for k in started]
+    await engine.stop()
+    await store.close()
+    return summary("flowql", n, elapsed, transitions, latencies)
+
+
+def summary(system: str, n: int, elapsed: float, transitions: int, latencies: list[float]) -> dict[str, Any]:
+    return {
+        "system": system,
+        "n": n,
+        "seconds": round(elapsed, 2),
+        "instances_per_s": round(n / elapsed, 1),
+        "transitions_per_s": round(transitions / elapsed, 1),
+        "us_per_transition": round(elapsed / max(transitions, 1) * 1e6, 1),
+        "p50_ms": round(statistics.median(latencies) * 1000, 1),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    }
+
+
+async def run_dbos(n: int, path: Path) -> dict[str, Any]:
+    """The same three activities as DBOS steps of one workflow, through a DBOS queue with
+    concurrency (its recommended way to run many workflows), on a SQLite system database.
+    The ledger is an in-memory dict: DBOS has no ledger, and this favours DBOS."""
+    from dbos import DBOS
+
+    DBOS(config={"name": "bench", "system_database_url": f"sqlite:///{path}", "log_level": "ERROR"})
+    balances: dict[str, int] = {}
+    metadata: dict[str, dict[str, str]] = {}
+
+    @DBOS.step()
+    async def post(source: str, destination: str, amount: int) -> None:
+        balances[source] = balances.get(source, 0) - amount
+        balances[destination] = balances.get(destination, 0) + amount
+
+    @DBOS.step()
+    async def set_metadata(address: str) -> None:
+        metadata.setdefault(address, {})["status"] = "funded"
+
+    @DBOS.workflow()
+    async def transfer(i: int) -> float:
+        await post("world", f"users:{i}", 100)
+        await set_metadata(f"users:{i}")
+        await post(f"users:{i}", "merchants:1", 60)
+        return time.perf_counter()
+
+    DBOS.launch()
+    queue = await DBOS.register_queue_async("bench", worker_concurrency=512, polling_interval_sec=0.05)
+    begin = time.perf_counter()
+    handles = []
+    starts = []
+    for i in range(n):
+        starts.append(time.perf_counter())
+        if DBOS_MODE == "queue":
+            handles.append(await queue.enqueue_async(transfer, i))
+        else:
+            handles.append(await DBOS.start_workflow_async(transfer, i))
+    ends = [await handle.get_result() for handle in handles]
+    elapsed = time.perf_counter() - begin
+    DBOS.destroy()
+    latencies = [end - start for start, end in zip(starts, ends, strict=True)]
+    # DBOS records each step as an operation, not a status change; count 3 steps + 2 workflow
+    # status changes as its "transitions" to compare like for like.
+    return summary("dbos", n, elapsed, n * 5, latencies)
+
+
+def child(system: str, n: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"{system}.db"
+        runner = run_flowql if system == "flowql" else run_dbos
+        return asyncio.run(runner(n, path))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--n", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--skip-dbos", action="store_true")
+    parser.add_argument("--child", nargs=2, metavar=("SYSTEM", "N"), help=argparse.SUPPRESS)
+    parser.add_argument("--dbos-mode", choices=["queue", "direct"], default="queue")
+    args = parser.parse_args()
+    global DBOS_MODE
+    DBOS_MODE = args.dbos_mode
+    if args.child:
+        print(json.dumps(child(args.child[0], int(args.child[1]))))
+        return
+    systems = ["flowql"] if args.skip_dbos else ["flowql", "dbos"]
+    columns = ("inst/s", 8), ("trans/s", 8), ("us/trans", 9), ("p50 ms", 8), ("p99 ms", 8), ("RSS MB", 7)
+    print(f"{'system':8} {'N':>7} " + " ".join(f"{name:>{width}}" for name, width in columns))
+    for n in args.n:
+        results = {}
+        for system in systems:
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", system, str(n), "--dbos-mode", args.dbos_mode],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if out.returncode != 0:
+                print(f"{system:8} {n:>7} failed: {out.stderr.strip().splitlines()[-1:]}")
+                continue
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            results[system] = r
+            print(
+                f"{system:8} {n:>7} {r['instances_per_s']:>8} {r['transitions_per_s']:>8} "
+                f"{r['us_per_transition']:>9} {r['p50_ms']:>8} {r['p99_ms']:>8} {r['peak_rss_mb']:>7}"
+            )
+        if "flowql" in results and "dbos" in results:
+            ratio = results["flowql"]["instances_per_s"] / results["dbos"]["instances_per_s"]
+            print(f"{'ratio':8} {n:>7} flowql/DBOS instances/s = {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()
