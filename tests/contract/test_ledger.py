@@ -1,0 +1,74 @@
+"""The embedded ledger's store operations: exact, idempotent, never below zero by accident."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from flowql.engine.errors import ErrorCode, FlowqlError
+from flowql.engine.store import Store
+
+from .factories import posting
+
+
+async def balance(store: Store, address: str, asset: str = "USD/2") -> int:
+    return (await store.get_account("default", address)).balances.get(asset, 0)
+
+
+async def test_post_moves_balances_once_per_reference(store: Store) -> None:
+    first = await store.post(posting("i1:0", "world", "users:1", 100))
+    again = await store.post(posting("i1:0", "world", "users:1", 999))
+    assert again == first
+    assert await balance(store, "users:1") == 100
+    assert await balance(store, "world") == -100
+    assert len(await store.list_postings()) == 1
+
+
+async def test_insufficient_funds_writes_nothing(store: Store) -> None:
+    await store.post(posting("fund", "world", "users:1", 10))
+    with pytest.raises(FlowqlError) as caught:
+        await store.post(posting("spend", "users:1", "users:2", 11))
+    assert caught.value.code is ErrorCode.VALIDATION
+    assert "users:1" in caught.value.message
+    assert await balance(store, "users:1") == 10
+    assert await balance(store, "users:2") == 0
+    assert [p.reference for p in await store.list_postings()] == ["fund"]
+    await store.post(posting("spend", "users:1", "users:2", 10))  # the reference stays usable
+    assert await balance(store, "users:2") == 10
+
+
+async def test_overdraft_only_when_allowed(store: Store) -> None:
+    await store.post(posting("od", "users:1", "users:2", 5), allow_overdraft=True)
+    assert await balance(store, "users:1") == -5
+
+
+async def test_amounts_beyond_64_bits_are_exact(store: Store) -> None:
+    huge = 2**100 + 7
+    await store.post(posting("big", "world", "users:1", huge))
+    await store.post(posting("big2", "users:1", "users:2", huge - 1))
+    assert await balance(store, "users:1") == 1
+    assert await balance(store, "users:2") == huge - 1
+    [first, _] = await store.list_postings()
+    assert first.amount == huge
+
+
+async def test_concurrent_posts_keep_every_asset_summing_to_zero(store: Store) -> None:
+    await store.post(posting("seed", "world", "pool", 1000))
+    spends = [store.post(posting(f"s{i}", "pool", f"users:{i % 7}", 30)) for i in range(50)]
+    results = await asyncio.gather(*spends, return_exceptions=True)
+    failures = [r for r in results if isinstance(r, BaseException)]
+    assert all(isinstance(f, FlowqlError) and f.code is ErrorCode.VALIDATION for f in failures)
+    assert len(failures) == 50 - 1000 // 30
+    assert await balance(store, "pool") == 1000 % 30
+    postings = await store.list_postings()
+    addresses = {p.source for p in postings} | {p.destination for p in postings}
+    assert sum([await balance(store, a) for a in addresses]) == 0
+
+
+async def test_metadata_merges(store: Store) -> None:
+    await store.set_account_metadata("default", "users:1", {"a": "1"})
+    account = await store.set_account_metadata("default", "users:1", {"b": "2"})
+    assert account.metadata == {"a": "1", "b": "2"}
+    assert (await store.get_account("default", "users:1")).metadata == {"a": "1", "b": "2"}
+    assert (await store.get_account("other", "users:1")).metadata == {}
