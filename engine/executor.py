@@ -43,6 +43,8 @@ class Executor:
         self._again: set[str] = set()
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._workflows: dict[str, Workflow] = {}
+        self._fresh: dict[str, Instance] = {}
+        """Instances just written by this process, handed to their next step without a read."""
         self._waiters: dict[str, list[asyncio.Future[Instance]]] = {}
         self._on_wake_at = on_wake_at
         self._stopping = False
@@ -66,7 +68,9 @@ class Executor:
         self._workflows[workflow.id] = workflow
         draft = Draft(instance)
         draft.start_stage(0, workflow.stage_kind(0))
-        await self._store.insert_instance(draft.ready_to_save(), draft.transitions)
+        created = draft.ready_to_save()
+        await self._store.insert_instance(created, draft.transitions)
+        self._fresh[created.id] = created
         self._publish(draft.transitions)
         self.wake(instance.id)
 
@@ -77,6 +81,7 @@ class Executor:
 
     async def cancel(self, instance_id: str) -> Instance:
         async with self._lock(instance_id):
+            self._fresh.pop(instance_id, None)
             while True:
                 instance = await self._store.get_instance(instance_id)
                 if instance is None:
@@ -131,7 +136,7 @@ class Executor:
         asyncio.get_running_loop().call_later(delay, self.wake, instance_id)
 
     async def _advance(self, instance_id: str) -> None:
-        instance = await self._store.get_instance(instance_id)
+        instance = self._fresh.pop(instance_id, None) or await self._store.get_instance(instance_id)
         if instance is None or instance.terminated:
             return
         workflow = await self._workflow(instance.workflow_id)

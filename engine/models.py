@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import datetime
 from enum import Enum
@@ -14,6 +15,18 @@ from .stages import StageKind, stage_kind
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+_last_sortable = [0]
+
+
+def new_sortable_id() -> str:
+    """A UUID-shaped id that sorts in creation order within this process (UUIDv7 layout:
+    milliseconds, then a counter), for records whose order must be their arrival order."""
+    stamp = max(time.time_ns() // 1_000_000 << 16, _last_sortable[0] + 1)
+    _last_sortable[0] = stamp
+    rest = uuid.uuid4().int & ((1 << 64) - 1)
+    return str(uuid.UUID(int=(stamp << 64 | rest) & ((1 << 128) - 1)))
 
 
 class _Model(BaseModel):

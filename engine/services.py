@@ -10,7 +10,16 @@ from .bus import EventBus, Overflow
 from .clock import utc_now
 from .errors import FlowqlError, conflict, not_found, validation
 from .executor import Executor
-from .models import Activity, InboxEvent, Instance, Transition, Workflow, WorkflowConfig, new_id
+from .models import (
+    Activity,
+    InboxEvent,
+    Instance,
+    Transition,
+    Workflow,
+    WorkflowConfig,
+    new_id,
+    new_sortable_id,
+)
 from .pagination import Page, PageRequest
 from .stages import parse_stages
 from .store import Store
@@ -110,7 +119,7 @@ class Orchestration:
         instance = await self.get_instance(instance_id)
         if instance.terminated:
             raise conflict(f"instance {instance_id!r} already terminated with {instance.status.value}")
-        event = InboxEvent(id=new_id(), instance_id=instance_id, name=name, received_at=utc_now())
+        event = InboxEvent(id=new_sortable_id(), instance_id=instance_id, name=name, received_at=utc_now())
         await self._store.append_event(event)
         self._executor.wake(instance_id)
         return event
