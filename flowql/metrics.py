@@ -1,0 +1,63 @@
+"""Prometheus metrics of one process, in a registry of its own (one per app).
+
+Stage transitions by kind and status (an event-bus listener), instances by status (read
+from the store at scrape time), HTTP request latency, open subscriptions and WebSocket
+connections. Other parts of the gateway (the NATS consumer) add their counters here.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from flowql.engine.models import InstanceStatus, Transition
+from flowql.engine.runtime import Engine
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.transitions = Counter(
+            "flowql_stage_transitions_total",
+            "Stage transitions published, by stage kind and new status.",
+            ["kind", "status"],
+            registry=self.registry,
+        )
+        self.instances = Gauge(
+            "flowql_instances", "Stored instances by status.", ["status"], registry=self.registry
+        )
+        self.request_latency = Histogram(
+            "flowql_http_request_duration_seconds",
+            "HTTP request latency (WebSocket connections excluded), by method, route and status.",
+            ["method", "route", "status"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.subscriptions = Gauge(
+            "flowql_subscriptions_open",
+            "Open live subscriptions (event-bus subscriptions, one per GraphQL subscription).",
+            registry=self.registry,
+        )
+        self.websockets = Gauge(
+            "flowql_websocket_connections_open", "Open GraphQL WebSocket connections.", registry=self.registry
+        )
+
+    def attach(self, engine: Engine) -> None:
+        """Count the engine's transitions and read its bus for the subscription gauge."""
+        engine.bus.add_listener(self._on_transition)
+        self.subscriptions.set_function(lambda: engine.bus.subscription_count)
+
+    def _on_transition(self, transition: Transition) -> None:
+        self.transitions.labels(transition.kind.value, transition.status.value).inc()
+
+    async def render(self, engine: Engine) -> tuple[bytes, str]:
+        """Refresh the store-backed gauges, then the exposition text and its content type."""
+        counts = await engine.store.count_instances()
+        for status in InstanceStatus:
+            self.instances.labels(status.value).set(counts.get(status, 0))
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+__all__ = ["Metrics"]
