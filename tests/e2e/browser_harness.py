@@ -118,9 +118,9 @@ def flowql_server(tmp_path: Path, *extra: str) -> Iterator[FlowqlServer]:
         server.stop()
 
 
-def _tail(tmp_path: Path, lines: int = 40) -> str:
+def _tail(tmp_path: Path, lines: int = 25, width: int = 600) -> str:
     text = (tmp_path / "server.log").read_text(errors="replace")
-    return "\n".join(text.splitlines()[-lines:])
+    return "\n".join(line[:width] for line in text.splitlines()[-lines:])
 
 
 def run_browser_script(
