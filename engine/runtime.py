@@ -14,6 +14,7 @@ from .scheduler import Scheduler
 from .services import Orchestration
 from .steps import StepDeps
 from .store import Store
+from .triggers import TriggerService
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class Engine:
         self.orchestration = Orchestration(
             store, self.executor, self.bus, run_timeout=self.config.run_timeout
         )
+        self.triggers = TriggerService(store, self.orchestration)
 
     def _wake(self, instance_id: str) -> None:
         self.executor.wake(instance_id)

@@ -1,0 +1,140 @@
+"""Worker processes that evaluate the CEL expressions too costly to run on the event loop.
+
+The cel package holds the GIL while it evaluates, so neither a thread nor `asyncio.wait_for`
+can interrupt a runaway comprehension: only another process can, and only killing it stops
+the work. `Sandbox` keeps a few long-lived workers (`python -m flowql.engine.cel_sandbox`)
+speaking one JSON line each way per evaluation; an evaluation that passes the timeout kills
+its worker (the next one is spawned on demand) and becomes an `Outcome` error. A worker
+caps its address space, reads until its stdin closes, and so also ends when we die.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import sys
+from collections import OrderedDict
+from typing import Any, cast
+
+from .cel import Kind, Outcome, evaluate, make_context
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 1.0
+DEFAULT_WORKERS = 2
+MEMORY_LIMIT = 1 << 30
+_LINE_LIMIT = 1 << 24
+_PROGRAM_CACHE = 1024
+
+
+class _Worker:
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+
+    @classmethod
+    async def spawn(cls) -> _Worker:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            __name__,
+            str(MEMORY_LIMIT),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            limit=_LINE_LIMIT,
+        )
+        return cls(process)
+
+    async def call(self, request: bytes) -> dict[str, Any]:
+        stdin, stdout = self.process.stdin, self.process.stdout
+        assert stdin is not None and stdout is not None
+        stdin.write(request)
+        await stdin.drain()
+        line = await stdout.readline()
+        if not line:
+            raise EOFError("sandbox worker exited")
+        return cast(dict[str, Any], json.loads(line))
+
+    async def close(self, *, kill: bool) -> None:
+        if self.process.returncode is None:
+            if kill:
+                self.process.kill()
+            elif self.process.stdin is not None:
+                self.process.stdin.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.process.wait(), 5.0)
+        if self.process.returncode is None:
+            self.process.kill()
+            await self.process.wait()
+
+
+class Sandbox:
+    """At most `workers` evaluations at once, each bounded by `timeout` seconds."""
+
+    def __init__(self, *, workers: int = DEFAULT_WORKERS, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.timeout = timeout
+        self._slots = asyncio.Semaphore(workers)
+        self._idle: list[_Worker] = []
+        self._closed = False
+
+    async def evaluate(self, kind: Kind, source: str, payload_json: str) -> Outcome:
+        request = (json.dumps({"kind": kind, "source": source}) + "\n" + payload_json + "\n").encode()
+        async with self._slots:
+            if self._closed:
+                return Outcome(error="evaluation refused: the trigger service is stopping")
+            worker = self._idle.pop() if self._idle else await _Worker.spawn()
+            try:
+                answer = await asyncio.wait_for(worker.call(request), self.timeout)
+            except TimeoutError:
+                log.warning("CEL evaluation timed out, worker killed", extra={"source": source[:200]})
+                await worker.close(kill=True)
+                return Outcome(error=f"evaluation exceeded {self.timeout:g}s")
+            except (EOFError, ConnectionError, ValueError) as exc:
+                await worker.close(kill=True)
+                return Outcome(error=f"evaluation failed: {exc} (memory limit exceeded?)")
+            except BaseException:
+                await worker.close(kill=True)
+                raise
+            self._idle.append(worker)
+        return Outcome(value=answer.get("value"), error=answer.get("error"))
+
+    async def close(self) -> None:
+        self._closed = True
+        idle, self._idle = self._idle, []
+        await asyncio.gather(*(worker.close(kill=False) for worker in idle))
+
+
+# --- the worker process ----------------------------------------------------------------
+
+
+def _serve(memory_limit: int) -> None:
+    import cel
+
+    with contextlib.suppress(ImportError, ValueError, OSError):
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+    programs: OrderedDict[str, cel.Program] = OrderedDict()
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    while True:
+        header, body = stdin.readline(), stdin.readline()
+        if not header or not body:
+            return
+        try:
+            request = json.loads(header)
+            kind, source = request["kind"], request["source"]
+            program = programs.pop(source, None) or cel.compile(source)
+            programs[source] = program
+            if len(programs) > _PROGRAM_CACHE:
+                programs.popitem(last=False)
+            outcome = evaluate(kind, program, make_context(json.loads(body)))
+            answer = {"value": outcome.value, "error": outcome.error}
+        except Exception as exc:
+            answer = {"value": None, "error": f"evaluation failed: {exc}"}
+        stdout.write(json.dumps(answer).encode() + b"\n")
+        stdout.flush()
+
+
+if __name__ == "__main__":
+    _serve(int(sys.argv[1]) if len(sys.argv) > 1 else MEMORY_LIMIT)

@@ -1,0 +1,309 @@
+"""Triggers: run a workflow when an event of a given type arrives, with CEL filter and vars.
+
+Dispatch of one event: the live triggers of its type (cached per type, invalidated on
+create and delete), narrowed by version when a trigger names one; for each, the filter,
+then the vars, then `run_workflow`, then one stored occurrence with the instance id or the
+error. Nothing an event carries can crash dispatch: evaluation failures become occurrences.
+
+Exactly once per event id: an event with an id (`EventMessage.id`, or the NATS message id)
+starts its instance under `uuid5(trigger id, event id)`, and occurrences are unique on
+`(trigger, event id)`. A redelivered event finds the instance already there (CONFLICT,
+treated as started) and its occurrence already stored (not returned again). An event
+without an id cannot be recognised when sent twice: each delivery dispatches anew.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from .cel import Expression, Kind, Outcome, compile_expression, evaluate, make_context
+from .cel_sandbox import Sandbox
+from .clock import utc_now
+from .errors import ErrorCode, FlowqlError, not_found, validation
+from .models import EventMessage, Trigger, TriggerOccurrence, new_id
+from .pagination import Page, PageRequest
+from .services import Orchestration
+from .store import Store
+
+NAMESPACE = uuid.UUID("5f0c6b1e-7a43-4f7e-9a51-2d8e3c1b9f40")
+"""uuid5 namespace of instance ids started by triggers (never change it: dedup relies on it)."""
+MAX_VARS = 100
+MAX_NAME_LENGTH = 256
+MAX_PAYLOAD_BYTES = 256 * 1024
+CACHE_TTL = 5.0
+"""Seconds a per-type trigger list is trusted: this process invalidates on its own writes;
+the TTL bounds how long a write by another process on the same store goes unseen."""
+
+
+@dataclass(frozen=True, slots=True)
+class VariableResult:
+    value: str | None
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerTest:
+    match: bool
+    error: str | None
+    variables: dict[str, VariableResult]
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    trigger: Trigger
+    filter: Expression | None
+    vars: dict[str, Expression]
+    error: str | None = None
+    """Set when a stored expression no longer compiles: every match records it."""
+
+
+class _Evaluation:
+    """One payload, evaluated by many expressions: converted to CEL once, serialised once."""
+
+    def __init__(self, payload: dict[str, Any], sandbox: Sandbox) -> None:
+        self.payload = payload
+        self.json = _payload_json(payload)
+        self._sandbox = sandbox
+        self._context: Any = None
+
+    async def run(self, kind: Kind, expression: Expression) -> Outcome:
+        if expression.sandboxed:
+            return await self._sandbox.evaluate(kind, expression.source, self.json)
+        if self._context is None:
+            try:
+                self._context = make_context(self.payload)
+            except Exception as exc:
+                return Outcome(error=f"payload cannot be evaluated: {exc}")
+        return evaluate(kind, expression.program, self._context)
+
+
+class TriggerService:
+    def __init__(
+        self,
+        store: Store,
+        orchestration: Orchestration,
+        *,
+        sandbox: Sandbox | None = None,
+        cache_ttl: float = CACHE_TTL,
+    ) -> None:
+        self._store = store
+        self._orchestration = orchestration
+        self._sandbox = sandbox or Sandbox()
+        self._ttl = cache_ttl
+        self._compiled: dict[str, _Compiled] = {}
+        self._by_type: dict[str, tuple[float, list[_Compiled]]] = {}
+        self._generation = 0
+
+    # --- CRUD ---------------------------------------------------------------------------
+    async def create_trigger(
+        self,
+        *,
+        name: str | None,
+        event: str,
+        workflow_id: str,
+        version: str | None = None,
+        filter: str | None = None,
+        vars: dict[str, str] | None = None,
+    ) -> Trigger:
+        """Compile every expression, check the workflow is live, store the trigger."""
+        _check_text("event", event, required=True)
+        _check_text("name", name)
+        _check_text("version", version)
+        filter = filter if filter is not None and filter.strip() else None
+        variables = dict(vars or {})
+        if len(variables) > MAX_VARS:
+            raise validation(f"vars: at most {MAX_VARS} variables", field="vars")
+        for key in variables:
+            if not isinstance(key, str) or not key:
+                raise validation("vars: names must be non-empty strings", field="vars")
+        compiled_filter = compile_expression("filter", filter) if filter is not None else None
+        compiled_vars = {key: compile_expression(f"vars.{key}", src) for key, src in variables.items()}
+        await self._orchestration.get_workflow(workflow_id)
+        trigger = Trigger(
+            id=new_id(),
+            name=name,
+            event=event,
+            version=version or None,
+            workflow_id=workflow_id,
+            filter=filter,
+            vars=variables,
+            created_at=utc_now(),
+        )
+        await self._store.insert_trigger(trigger)
+        self._compiled[trigger.id] = _Compiled(trigger, compiled_filter, compiled_vars)
+        self._invalidate()
+        return trigger
+
+    async def get_trigger(self, trigger_id: str) -> Trigger:
+        trigger = await self._store.get_trigger(trigger_id)
+        if trigger is None or trigger.deleted_at is not None:
+            raise not_found("trigger", trigger_id)
+        return trigger
+
+    async def list_triggers(self, page: PageRequest, *, name: str | None = None) -> Page[Trigger]:
+        return await self._store.list_triggers(page, name=name)
+
+    async def delete_trigger(self, trigger_id: str) -> None:
+        if not await self._store.delete_trigger(trigger_id, utc_now()):
+            raise not_found("trigger", trigger_id)
+        self._compiled.pop(trigger_id, None)
+        self._invalidate()
+
+    async def list_occurrences(self, trigger_id: str, page: PageRequest) -> Page[TriggerOccurrence]:
+        """Newest first. A deleted trigger keeps its history; an unknown one is NOT_FOUND."""
+        if await self._store.get_trigger(trigger_id) is None:
+            raise not_found("trigger", trigger_id)
+        return await self._store.list_occurrences(trigger_id, page)
+
+    # --- evaluation ---------------------------------------------------------------------
+    async def test_trigger(self, trigger_id: str, payload: dict[str, Any]) -> TriggerTest:
+        """The filter's result and every variable's value or error; starts nothing."""
+        compiled = self._compile(await self.get_trigger(trigger_id))
+        if compiled.error is not None:
+            return TriggerTest(match=False, error=compiled.error, variables={})
+        evaluation = _Evaluation(_check_payload(payload), self._sandbox)
+        match, error = True, None
+        if compiled.filter is not None:
+            outcome = await evaluation.run("filter", compiled.filter)
+            match, error = outcome.value is True, outcome.error
+        variables: dict[str, VariableResult] = {}
+        for key, expression in compiled.vars.items():
+            outcome = await evaluation.run("var", expression)
+            value = outcome.value if isinstance(outcome.value, str) else None
+            variables[key] = VariableResult(value=value, error=outcome.error)
+        return TriggerTest(match=match, error=error, variables=variables)
+
+    async def publish(self, event: EventMessage) -> list[TriggerOccurrence]:
+        """Dispatch one event; returns the occurrences stored now (none for a redelivery)."""
+        matching = [
+            compiled
+            for compiled in await self._for_type(event.type)
+            if compiled.trigger.version is None or compiled.trigger.version == event.version
+        ]
+        if not matching:
+            return []
+        evaluation = _Evaluation(_check_payload(event.payload), self._sandbox)
+        occurrences: list[TriggerOccurrence] = []
+        for compiled in matching:
+            occurrence = await self._dispatch(compiled, event, evaluation)
+            if occurrence is not None:
+                occurrences.append(occurrence)
+        return occurrences
+
+    async def close(self) -> None:
+        """Stop the sandbox workers (if any ever started)."""
+        await self._sandbox.close()
+
+    # --- dispatch -----------------------------------------------------------------------
+    async def _dispatch(
+        self, compiled: _Compiled, event: EventMessage, evaluation: _Evaluation
+    ) -> TriggerOccurrence | None:
+        if compiled.error is not None:
+            return await self._record(compiled, event, error=compiled.error)
+        if compiled.filter is not None:
+            outcome = await evaluation.run("filter", compiled.filter)
+            if outcome.error is not None:
+                return await self._record(compiled, event, error=f"filter: {outcome.error}")
+            if outcome.value is not True:
+                return None
+        variables: dict[str, str] = {}
+        for key, expression in compiled.vars.items():
+            outcome = await evaluation.run("var", expression)
+            if outcome.error is not None or not isinstance(outcome.value, str):
+                return await self._record(compiled, event, error=f"vars.{key}: {outcome.error}")
+            variables[key] = outcome.value
+        trigger = compiled.trigger
+        instance_id = instance_id_for(trigger.id, event.id) if event.id else new_id()
+        try:
+            await self._orchestration.run_workflow(trigger.workflow_id, variables, instance_id=instance_id)
+        except FlowqlError as exc:
+            if not (exc.code is ErrorCode.CONFLICT and event.id):
+                return await self._record(compiled, event, error=f"{exc.code.value}: {exc.message}")
+            # started by an earlier delivery of this event; record the occurrence if it was not
+        return await self._record(compiled, event, instance_id=instance_id)
+
+    async def _record(
+        self,
+        compiled: _Compiled,
+        event: EventMessage,
+        *,
+        instance_id: str | None = None,
+        error: str | None = None,
+    ) -> TriggerOccurrence | None:
+        occurrence = TriggerOccurrence(
+            id=new_id(),
+            trigger_id=compiled.trigger.id,
+            date=utc_now(),
+            event=event.payload,
+            event_id=event.id,
+            workflow_instance_id=instance_id,
+            error=error,
+        )
+        return occurrence if await self._store.insert_occurrence(occurrence) else None
+
+    # --- caches -------------------------------------------------------------------------
+    def _compile(self, trigger: Trigger) -> _Compiled:
+        cached = self._compiled.get(trigger.id)
+        if cached is not None:
+            return cached
+        try:
+            compiled = _Compiled(
+                trigger,
+                compile_expression("filter", trigger.filter) if trigger.filter else None,
+                {key: compile_expression(f"vars.{key}", src) for key, src in trigger.vars.items()},
+            )
+        except FlowqlError as exc:
+            compiled = _Compiled(trigger, None, {}, error=exc.message)
+        self._compiled[trigger.id] = compiled
+        return compiled
+
+    def _invalidate(self) -> None:
+        self._generation += 1
+        self._by_type.clear()
+
+    async def _for_type(self, event_type: str) -> list[_Compiled]:
+        cached = self._by_type.get(event_type)
+        if cached is not None and time.monotonic() - cached[0] < self._ttl:
+            return cached[1]
+        generation, started = self._generation, time.monotonic()
+        compiled = [self._compile(t) for t in await self._store.triggers_for_event(event_type)]
+        if generation == self._generation:  # no create/delete raced the read
+            self._by_type[event_type] = (started, compiled)
+        return compiled
+
+
+def instance_id_for(trigger_id: str, event_id: str) -> str:
+    """The instance a trigger starts for one event: the same on every delivery."""
+    return str(uuid.uuid5(NAMESPACE, f"{trigger_id}:{event_id}"))
+
+
+def _check_text(field: str, value: str | None, *, required: bool = False) -> None:
+    if value is None and not required:
+        return
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise validation(f"{field}: must be a non-empty string", field=field)
+    if len(value) > MAX_NAME_LENGTH:
+        raise validation(f"{field}: at most {MAX_NAME_LENGTH} characters", field=field)
+
+
+def _check_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(payload, dict):
+        raise validation("payload: must be a JSON object", field="payload")
+    return payload
+
+
+def _payload_json(payload: dict[str, Any]) -> str:
+    try:
+        text = json.dumps(payload, separators=(",", ":"), default=str)
+    except (TypeError, ValueError) as exc:
+        raise validation(f"payload: not JSON serialisable: {exc}", field="payload") from None
+    if len(text) > MAX_PAYLOAD_BYTES:
+        raise validation(f"payload: {len(text)} bytes, at most {MAX_PAYLOAD_BYTES}", field="payload")
+    return text
+
+
+__all__ = ["TriggerService", "TriggerTest", "VariableResult", "instance_id_for"]
