@@ -7,11 +7,9 @@ indexed or filtered on, so reading a record is one row and one `model_validate_j
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypeVar
-
-from pydantic import BaseModel
+from typing import Any
 
 from flowql.engine.clock import from_iso, to_iso
 from flowql.engine.errors import VersionConflict, conflict
@@ -27,74 +25,13 @@ from flowql.engine.models import (
     Wallet,
     Workflow,
 )
-from flowql.engine.pagination import Direction, Page, PageRequest, make_page
+from flowql.engine.pagination import Page, PageRequest
 
 from . import sqlite_ledger as ledger
+from . import sqlite_rows as records
 from .names import INBOX, INSTANCES, OCCURRENCES, TRANSITIONS, TRIGGERS, WALLETS, WORKFLOWS
 from .sqlite_connection import SqliteConnection
-from .sqlite_schema import DDL, PRAGMAS, VERSION
-
-M = TypeVar("M", bound=BaseModel)
-
-
-def _setup(c: sqlite3.Connection) -> None:
-    for pragma in PRAGMAS:
-        c.execute(pragma)
-    c.executescript(DDL)
-    if c.execute("SELECT count(*) FROM schema_version").fetchone()[0] == 0:
-        c.execute("INSERT INTO schema_version (version) VALUES (?)", (VERSION,))
-
-
-def _page(
-    c: sqlite3.Connection,
-    table: str,
-    model: type[M],
-    request: PageRequest,
-    key: Callable[[M], tuple[datetime, str]],
-    *,
-    where: Sequence[str] = (),
-    params: Sequence[Any] = (),
-    time_column: str = "created_at",
-) -> Page[M]:
-    clauses, values = list(where), list(params)
-    order = "DESC"
-    if request.after is not None:
-        op = "<" if request.after.direction is Direction.OLDER else ">"
-        order = "DESC" if op == "<" else "ASC"
-        clauses.append(f"({time_column}, id) {op} (?, ?)")
-        values += [to_iso(request.after.created_at), request.after.id]
-    sql = f"SELECT doc FROM {table}"
-    if clauses:
-        sql += " WHERE " + " AND ".join(clauses)
-    sql += f" ORDER BY {time_column} {order}, id {order} LIMIT ?"
-    rows = c.execute(sql, (*values, request.page_size + 1)).fetchall()
-    return make_page([model.model_validate_json(doc) for (doc,) in rows], request, key)
-
-
-def _by_ids(c: sqlite3.Connection, table: str, model: type[M], ids: Sequence[str]) -> dict[str, M]:
-    unique = list(dict.fromkeys(ids))
-    if not unique:
-        return {}
-    marks = ",".join("?" * len(unique))
-    rows = c.execute(f"SELECT id, doc FROM {table} WHERE id IN ({marks})", unique)
-    return {ident: model.model_validate_json(doc) for ident, doc in rows}
-
-
-def _one(c: sqlite3.Connection, table: str, model: type[M], ident: str) -> M | None:
-    row = c.execute(f"SELECT doc FROM {table} WHERE id = ?", (ident,)).fetchone()
-    return model.model_validate_json(row[0]) if row else None
-
-
-def _created(record: Workflow | Instance | Trigger) -> tuple[datetime, str]:
-    return record.created_at, record.id
-
-
-def _dated(record: TriggerOccurrence) -> tuple[datetime, str]:
-    return record.date, record.id
-
-
-def _optional_iso(moment: datetime | None) -> str | None:
-    return to_iso(moment) if moment is not None else None
+from .sqlite_schema import WAKE_INDEX
 
 
 class SqliteStore:
@@ -107,7 +44,7 @@ class SqliteStore:
         return {"commits": self._db.commits, "writes": self._db.writes}
 
     async def open(self) -> None:
-        await self._db.open(_setup)
+        await self._db.open(records.setup)
 
     async def close(self) -> None:
         await self._db.close()
@@ -115,27 +52,32 @@ class SqliteStore:
     # --- workflows ----------------------------------------------------------------------
     async def insert_workflow(self, workflow: Workflow) -> None:
         def work(c: sqlite3.Connection) -> None:
-            c.execute(
-                f"INSERT INTO {WORKFLOWS} (id, created_at, deleted_at, doc) VALUES (?, ?, ?, ?)",
-                (workflow.id, to_iso(workflow.created_at), None, workflow.model_dump_json()),
-            )
+            try:
+                c.execute(
+                    f"INSERT INTO {WORKFLOWS} (id, created_at, deleted_at, doc) VALUES (?, ?, ?, ?)",
+                    (workflow.id, to_iso(workflow.created_at), None, workflow.model_dump_json()),
+                )
+            except sqlite3.IntegrityError:
+                raise conflict(f"workflow {workflow.id!r} already exists") from None
 
         await self._db.write(work)
 
     async def get_workflow(self, workflow_id: str) -> Workflow | None:
-        return await self._db.run(lambda c: _one(c, WORKFLOWS, Workflow, workflow_id))
+        return await self._db.run(lambda c: records.one(c, WORKFLOWS, Workflow, workflow_id))
 
     async def get_workflows(self, workflow_ids: Sequence[str]) -> dict[str, Workflow]:
-        return await self._db.run(lambda c: _by_ids(c, WORKFLOWS, Workflow, workflow_ids))
+        return await self._db.run(lambda c: records.by_ids(c, WORKFLOWS, Workflow, workflow_ids))
 
     async def list_workflows(self, page: PageRequest) -> Page[Workflow]:
         return await self._db.run(
-            lambda c: _page(c, WORKFLOWS, Workflow, page, _created, where=["deleted_at IS NULL"])
+            lambda c: records.page(
+                c, WORKFLOWS, Workflow, page, records.created, where=["deleted_at IS NULL"]
+            )
         )
 
     async def delete_workflow(self, workflow_id: str, at: datetime) -> bool:
         def work(c: sqlite3.Connection) -> bool:
-            workflow = _one(c, WORKFLOWS, Workflow, workflow_id)
+            workflow = records.one(c, WORKFLOWS, Workflow, workflow_id)
             if workflow is None or workflow.deleted_at is not None:
                 return False
             deleted = workflow.model_copy(update={"deleted_at": at, "updated_at": at})
@@ -161,13 +103,13 @@ class SqliteStore:
                         instance.status.value,
                         to_iso(instance.created_at),
                         instance.version,
-                        _optional_iso(instance.wake_at),
+                        records.optional_iso(instance.wake_at),
                         instance.model_dump_json(),
                     ),
                 )
             except sqlite3.IntegrityError:
                 raise conflict(f"instance {instance.id!r} already exists") from None
-            _insert_transitions(c, transitions)
+            records.insert_transitions(c, transitions)
 
         await self._db.write(work)
 
@@ -185,7 +127,7 @@ class SqliteStore:
                     int(not saved.terminated),
                     saved.status.value,
                     saved.version,
-                    _optional_iso(saved.wake_at),
+                    records.optional_iso(saved.wake_at),
                     doc,
                     saved.id,
                     expected_version,
@@ -193,16 +135,16 @@ class SqliteStore:
             )
             if cursor.rowcount != 1:
                 raise VersionConflict("instance", saved.id)
-            _insert_transitions(c, transitions)
+            records.insert_transitions(c, transitions)
             return saved
 
         return await self._db.write(work)
 
     async def get_instance(self, instance_id: str) -> Instance | None:
-        return await self._db.run(lambda c: _one(c, INSTANCES, Instance, instance_id))
+        return await self._db.run(lambda c: records.one(c, INSTANCES, Instance, instance_id))
 
     async def get_instances(self, instance_ids: Sequence[str]) -> dict[str, Instance]:
-        return await self._db.run(lambda c: _by_ids(c, INSTANCES, Instance, instance_ids))
+        return await self._db.run(lambda c: records.by_ids(c, INSTANCES, Instance, instance_ids))
 
     async def list_instances(
         self, page: PageRequest, *, workflow_id: str | None = None, running: bool | None = None
@@ -216,7 +158,7 @@ class SqliteStore:
             where.append("running = ?")
             params.append(int(running))
         return await self._db.run(
-            lambda c: _page(c, INSTANCES, Instance, page, _created, where=where, params=params)
+            lambda c: records.page(c, INSTANCES, Instance, page, records.created, where=where, params=params)
         )
 
     async def running_instance_ids(self) -> list[str]:
@@ -229,7 +171,8 @@ class SqliteStore:
     async def due_instances(self, now: datetime, limit: int) -> list[str]:
         def work(c: sqlite3.Connection) -> list[str]:
             rows = c.execute(
-                f"SELECT id FROM {INSTANCES} WHERE wake_at IS NOT NULL AND running = 1 AND wake_at <= ? "
+                f"SELECT id FROM {INSTANCES} INDEXED BY {WAKE_INDEX} "
+                "WHERE wake_at IS NOT NULL AND running = 1 AND wake_at <= ? "
                 "ORDER BY wake_at LIMIT ?",
                 (to_iso(now), limit),
             )
@@ -240,7 +183,8 @@ class SqliteStore:
     async def next_wake_at(self) -> datetime | None:
         def work(c: sqlite3.Connection) -> datetime | None:
             row = c.execute(
-                f"SELECT min(wake_at) FROM {INSTANCES} WHERE wake_at IS NOT NULL AND running = 1"
+                f"SELECT min(wake_at) FROM {INSTANCES} INDEXED BY {WAKE_INDEX} "
+                "WHERE wake_at IS NOT NULL AND running = 1"
             ).fetchone()
             return from_iso(row[0]) if row and row[0] else None
 
@@ -266,10 +210,13 @@ class SqliteStore:
     # --- inbox --------------------------------------------------------------------------
     async def append_event(self, event: InboxEvent) -> None:
         def work(c: sqlite3.Connection) -> None:
-            c.execute(
-                f"INSERT INTO {INBOX} (id, instance_id, received_at, doc) VALUES (?, ?, ?, ?)",
-                (event.id, event.instance_id, to_iso(event.received_at), event.model_dump_json()),
-            )
+            try:
+                c.execute(
+                    f"INSERT INTO {INBOX} (id, instance_id, received_at, doc) VALUES (?, ?, ?, ?)",
+                    (event.id, event.instance_id, to_iso(event.received_at), event.model_dump_json()),
+                )
+            except sqlite3.IntegrityError:
+                raise conflict(f"event {event.id!r} already exists") from None
 
         await self._db.write(work)
 
@@ -285,23 +232,26 @@ class SqliteStore:
     # --- triggers -----------------------------------------------------------------------
     async def insert_trigger(self, trigger: Trigger) -> None:
         def work(c: sqlite3.Connection) -> None:
-            c.execute(
-                f"INSERT INTO {TRIGGERS} (id, name, event, created_at, deleted_at, doc) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    trigger.id,
-                    trigger.name,
-                    trigger.event,
-                    to_iso(trigger.created_at),
-                    None,
-                    trigger.model_dump_json(),
-                ),
-            )
+            try:
+                c.execute(
+                    f"INSERT INTO {TRIGGERS} (id, name, event, created_at, deleted_at, doc) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        trigger.id,
+                        trigger.name,
+                        trigger.event,
+                        to_iso(trigger.created_at),
+                        None,
+                        trigger.model_dump_json(),
+                    ),
+                )
+            except sqlite3.IntegrityError:
+                raise conflict(f"trigger {trigger.id!r} already exists") from None
 
         await self._db.write(work)
 
     async def get_trigger(self, trigger_id: str) -> Trigger | None:
-        return await self._db.run(lambda c: _one(c, TRIGGERS, Trigger, trigger_id))
+        return await self._db.run(lambda c: records.one(c, TRIGGERS, Trigger, trigger_id))
 
     async def list_triggers(self, page: PageRequest, *, name: str | None = None) -> Page[Trigger]:
         where = ["deleted_at IS NULL"]
@@ -310,7 +260,7 @@ class SqliteStore:
             where.append("instr(name, ?) > 0")
             params.append(name)
         return await self._db.run(
-            lambda c: _page(c, TRIGGERS, Trigger, page, _created, where=where, params=params)
+            lambda c: records.page(c, TRIGGERS, Trigger, page, records.created, where=where, params=params)
         )
 
     async def triggers_for_event(self, event_type: str) -> list[Trigger]:
@@ -325,7 +275,7 @@ class SqliteStore:
 
     async def delete_trigger(self, trigger_id: str, at: datetime) -> bool:
         def work(c: sqlite3.Connection) -> bool:
-            trigger = _one(c, TRIGGERS, Trigger, trigger_id)
+            trigger = records.one(c, TRIGGERS, Trigger, trigger_id)
             if trigger is None or trigger.deleted_at is not None:
                 return False
             deleted = trigger.model_copy(update={"deleted_at": at})
@@ -356,12 +306,12 @@ class SqliteStore:
 
     async def list_occurrences(self, trigger_id: str, page: PageRequest) -> Page[TriggerOccurrence]:
         return await self._db.run(
-            lambda c: _page(
+            lambda c: records.page(
                 c,
                 OCCURRENCES,
                 TriggerOccurrence,
                 page,
-                _dated,
+                records.dated,
                 where=["trigger_id = ?"],
                 params=[trigger_id],
                 time_column="date",
@@ -396,12 +346,14 @@ class SqliteStore:
         await self._db.write(work)
 
     async def get_wallet(self, wallet_id: str) -> Wallet | None:
-        return await self._db.run(lambda c: _one(c, WALLETS, Wallet, wallet_id))
+        return await self._db.run(lambda c: records.one(c, WALLETS, Wallet, wallet_id))
 
     async def get_wallet_by_name(self, ledger_name: str | None, name: str) -> Wallet | None:
         def work(c: sqlite3.Connection) -> Wallet | None:
             if ledger_name is None:
-                row = c.execute(f"SELECT doc FROM {WALLETS} WHERE name = ? LIMIT 1", (name,)).fetchone()
+                row = c.execute(
+                    f"SELECT doc FROM {WALLETS} WHERE name = ? ORDER BY rowid LIMIT 1", (name,)
+                ).fetchone()
             else:
                 row = c.execute(
                     f"SELECT doc FROM {WALLETS} WHERE ledger = ? AND name = ?", (ledger_name, name)
@@ -409,11 +361,3 @@ class SqliteStore:
             return Wallet.model_validate_json(row[0]) if row else None
 
         return await self._db.run(work)
-
-
-def _insert_transitions(c: sqlite3.Connection, transitions: Sequence[Transition]) -> None:
-    if transitions:
-        c.executemany(
-            f"INSERT INTO {TRANSITIONS} (instance_id, seq, doc) VALUES (?, ?, ?)",
-            [(t.instance_id, t.seq, t.model_dump_json()) for t in transitions],
-        )

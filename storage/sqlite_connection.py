@@ -48,7 +48,7 @@ class SqliteConnection:
         """Run `work` on the connection thread (reads, or DDL)."""
         conn = self._connection()
         raw: sqlite3.Connection = conn._conn
-        result: T = await conn._execute(work, raw)  # type: ignore[no-untyped-call]  # noqa: SLF001
+        result: T = await conn._execute(work, raw)  # type: ignore[no-untyped-call]
         return result
 
     async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:

@@ -17,6 +17,8 @@ def post(c: sqlite3.Connection, posting: Posting, allow_overdraft: bool) -> Post
     existing = c.execute(f"SELECT doc FROM {POSTINGS} WHERE reference = ?", (posting.reference,)).fetchone()
     if existing is not None:
         return Posting.model_validate_json(existing[0])
+    if posting.amount < 0:
+        raise validation(f"amount: must not be negative, got {posting.amount}", field="amount")
     source = balance(c, posting.ledger, posting.source, posting.asset)
     if posting.source != WORLD and not allow_overdraft and source < posting.amount:
         raise validation(

@@ -16,6 +16,10 @@ from .names import (
     WORKFLOWS,
 )
 
+WAKE_INDEX = f"{INSTANCES}_wake"
+"""Named in the scheduler's queries: without statistics the planner would prefer the
+`running` index and scan every running instance to find the few that are due."""
+
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
@@ -36,7 +40,9 @@ CREATE TABLE IF NOT EXISTS {INSTANCES} (
 CREATE INDEX IF NOT EXISTS {INSTANCES}_page ON {INSTANCES} (created_at, id);
 CREATE INDEX IF NOT EXISTS {INSTANCES}_workflow ON {INSTANCES} (workflow_id, created_at, id);
 CREATE INDEX IF NOT EXISTS {INSTANCES}_running ON {INSTANCES} (running, created_at, id);
-CREATE INDEX IF NOT EXISTS {INSTANCES}_wake ON {INSTANCES} (wake_at)
+CREATE INDEX IF NOT EXISTS {INSTANCES}_workflow_running ON {INSTANCES} (workflow_id, running, created_at, id);
+CREATE INDEX IF NOT EXISTS {INSTANCES}_status ON {INSTANCES} (status);
+CREATE INDEX IF NOT EXISTS {WAKE_INDEX} ON {INSTANCES} (wake_at)
     WHERE wake_at IS NOT NULL AND running = 1;
 CREATE TABLE IF NOT EXISTS {TRANSITIONS} (
     instance_id TEXT NOT NULL, seq INTEGER NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (instance_id, seq)

@@ -1,0 +1,102 @@
+"""Row helpers of the SQLite store: schema set-up, keyset pages, lookups by id."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from flowql.engine.clock import to_iso
+from flowql.engine.errors import conflict
+from flowql.engine.models import Instance, Transition, Trigger, TriggerOccurrence, Workflow
+from flowql.engine.pagination import Direction, Page, PageRequest, make_page
+
+from .names import TRANSITIONS
+from .sqlite_schema import DDL, PRAGMAS, VERSION
+
+MAX_IN = 500
+"""Ids per `IN (...)` query: well under SQLite's limit on bound parameters."""
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def setup(c: sqlite3.Connection) -> None:
+    for pragma in PRAGMAS:
+        c.execute(pragma)
+    c.executescript(DDL)
+    row = c.execute("SELECT max(version) FROM schema_version").fetchone()
+    if row[0] is None:
+        c.execute("INSERT INTO schema_version (version) VALUES (?)", (VERSION,))
+    elif row[0] > VERSION:
+        raise RuntimeError(f"SQLite schema version {row[0]} is newer than this flowql ({VERSION})")
+
+
+def page(
+    c: sqlite3.Connection,
+    table: str,
+    model: type[M],
+    request: PageRequest,
+    key: Callable[[M], tuple[datetime, str]],
+    *,
+    where: Sequence[str] = (),
+    params: Sequence[Any] = (),
+    time_column: str = "created_at",
+) -> Page[M]:
+    clauses, values = list(where), list(params)
+    order = "DESC"
+    if request.after is not None:
+        op = "<" if request.after.direction is Direction.OLDER else ">"
+        order = "DESC" if op == "<" else "ASC"
+        clauses.append(f"({time_column}, id) {op} (?, ?)")
+        values += [to_iso(request.after.created_at), request.after.id]
+    sql = f"SELECT doc FROM {table}"
+    if clauses:
+        sql += " WHERE " + " AND ".join(clauses)
+    sql += f" ORDER BY {time_column} {order}, id {order} LIMIT ?"
+    rows = c.execute(sql, (*values, request.page_size + 1)).fetchall()
+    return make_page([model.model_validate_json(doc) for (doc,) in rows], request, key)
+
+
+def by_ids(c: sqlite3.Connection, table: str, model: type[M], ids: Sequence[str]) -> dict[str, M]:
+    unique = list(dict.fromkeys(ids))
+    found: dict[str, M] = {}
+    for start in range(0, len(unique), MAX_IN):
+        chunk = unique[start : start + MAX_IN]
+        marks = ",".join("?" * len(chunk))
+        for ident, doc in c.execute(f"SELECT id, doc FROM {table} WHERE id IN ({marks})", chunk):
+            found[ident] = model.model_validate_json(doc)
+    return found
+
+
+def one(c: sqlite3.Connection, table: str, model: type[M], ident: str) -> M | None:
+    row = c.execute(f"SELECT doc FROM {table} WHERE id = ?", (ident,)).fetchone()
+    return model.model_validate_json(row[0]) if row else None
+
+
+def created(record: Workflow | Instance | Trigger) -> tuple[datetime, str]:
+    return record.created_at, record.id
+
+
+def dated(record: TriggerOccurrence) -> tuple[datetime, str]:
+    return record.date, record.id
+
+
+def optional_iso(moment: datetime | None) -> str | None:
+    return to_iso(moment) if moment is not None else None
+
+
+def insert_transitions(c: sqlite3.Connection, transitions: Sequence[Transition]) -> None:
+    if not transitions:
+        return
+    try:
+        c.executemany(
+            f"INSERT INTO {TRANSITIONS} (instance_id, seq, doc) VALUES (?, ?, ?)",
+            [(t.instance_id, t.seq, t.model_dump_json()) for t in transitions],
+        )
+    except sqlite3.IntegrityError:
+        seqs = ", ".join(str(t.seq) for t in transitions)
+        instance_id = transitions[0].instance_id
+        raise conflict(f"transitions {seqs} of instance {instance_id!r} are already stored") from None
