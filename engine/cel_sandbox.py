@@ -27,6 +27,8 @@ DEFAULT_WORKERS = 2
 MEMORY_LIMIT = 1 << 30
 _LINE_LIMIT = 1 << 24
 _PROGRAM_CACHE = 1024
+_BOOT_TIMEOUT = 30.0
+_READY = b"ready\n"
 
 
 class _Worker:
@@ -44,7 +46,15 @@ class _Worker:
             stdout=asyncio.subprocess.PIPE,
             limit=_LINE_LIMIT,
         )
-        return cls(process)
+        worker = cls(process)
+        try:  # boot (interpreter + cel import) must not count against an evaluation's timeout
+            assert process.stdout is not None
+            if await asyncio.wait_for(process.stdout.readline(), _BOOT_TIMEOUT) != _READY:
+                raise EOFError("sandbox worker failed to start")
+        except BaseException:
+            await worker.close(kill=True)
+            raise
+        return worker
 
     async def call(self, request: bytes) -> dict[str, Any]:
         stdin, stdout = self.process.stdin, self.process.stdout
@@ -117,6 +127,8 @@ def _serve(memory_limit: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
     programs: OrderedDict[str, cel.Program] = OrderedDict()
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    stdout.write(_READY)
+    stdout.flush()
     while True:
         header, body = stdin.readline(), stdin.readline()
         if not header or not body:

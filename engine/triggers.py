@@ -24,7 +24,7 @@ from .cel import Expression, Kind, Outcome, compile_expression, evaluate, make_c
 from .cel_sandbox import Sandbox
 from .clock import utc_now
 from .errors import ErrorCode, FlowqlError, not_found, validation
-from .models import EventMessage, Trigger, TriggerOccurrence, new_id
+from .models import EventMessage, Trigger, TriggerOccurrence, new_id, new_sortable_id
 from .pagination import Page, PageRequest
 from .services import Orchestration
 from .store import Store
@@ -124,7 +124,7 @@ class TriggerService:
         compiled_vars = {key: compile_expression(f"vars.{key}", src) for key, src in variables.items()}
         await self._orchestration.get_workflow(workflow_id)
         trigger = Trigger(
-            id=new_id(),
+            id=new_sortable_id(),
             name=name,
             event=event,
             version=version or None,
@@ -235,7 +235,7 @@ class TriggerService:
         error: str | None = None,
     ) -> TriggerOccurrence | None:
         occurrence = TriggerOccurrence(
-            id=new_id(),
+            id=new_sortable_id(),
             trigger_id=compiled.trigger.id,
             date=utc_now(),
             event=event.payload,
