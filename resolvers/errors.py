@@ -1,0 +1,117 @@
+"""Error mapping: every error a client sees has `extensions.code`; nothing internal leaks.
+
+- a `FlowqlError` keeps its message (which names the field) and gets its code;
+- an error graphql-core or Strawberry raised about the document or the variables (no
+  original exception) is a VALIDATION error, unless it already carries a code;
+- anything else is INTERNAL with a generic message; the original is logged server-side
+  with its traceback, and only the log line's `error_id` reaches the client.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import strawberry
+from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
+
+from flowql.engine.errors import ErrorCode, FlowqlError
+from graphql import GraphQLError
+
+log = logging.getLogger(__name__)
+
+INTERNAL_MESSAGE = "internal error"
+_ERROR_ID = "flowql_error_id"
+
+
+def _original(error: GraphQLError) -> BaseException | None:
+    original = error.original_error
+    while isinstance(original, GraphQLError) and original.original_error is not None:
+        original = original.original_error
+    return original
+
+
+def _is_internal(error: GraphQLError) -> bool:
+    original = _original(error)
+    return original is not None and not isinstance(original, FlowqlError | GraphQLError)
+
+
+def client_error(error: GraphQLError) -> GraphQLError:
+    """The error as the client may see it (idempotent)."""
+    extensions: dict[str, Any] = dict(error.extensions or {})
+    if "code" in extensions and error.original_error is None:
+        return error
+    original = _original(error)
+    message = error.message
+    if isinstance(original, FlowqlError):
+        extensions["code"] = original.code.value
+        if original.field:
+            extensions["field"] = original.field
+        message = original.message
+    elif _is_internal(error):
+        extensions = {"code": ErrorCode.INTERNAL.value}
+        error_id = getattr(original, _ERROR_ID, None)
+        if error_id:
+            extensions["errorId"] = error_id
+        message = INTERNAL_MESSAGE
+    else:
+        extensions.setdefault("code", ErrorCode.VALIDATION.value)
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+        extensions=extensions,
+    )
+
+
+def log_internal(errors: list[GraphQLError], execution_context: ExecutionContext | None) -> None:
+    """Log every internal error once, with its traceback and an id the client also gets."""
+    for error in errors:
+        original = _original(error)
+        if original is None or not _is_internal(error) or getattr(original, _ERROR_ID, None):
+            continue
+        error_id = uuid.uuid4().hex[:16]
+        with contextlib.suppress(AttributeError):  # an exception type with slots gets no id
+            setattr(original, _ERROR_ID, error_id)
+        operation = execution_context.operation_name if execution_context else None
+        log.error(
+            "internal error in GraphQL operation",
+            exc_info=original,
+            extra={"error_id": error_id, "operation": operation, "path": error.path},
+        )
+
+
+class FlowqlSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Client errors (validation, not found...) are answers, not server faults.
+        log_internal(errors, execution_context)
+
+
+class ErrorMapping(SchemaExtension):
+    """Rewrites the errors of every result, streamed or not, with `client_error`."""
+
+    def _map(self, result: object) -> None:
+        errors = getattr(result, "errors", None)
+        if errors:
+            log_internal(errors, self.execution_context)
+            result.errors = [client_error(e) for e in errors]  # type: ignore[attr-defined]
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        self._map(self.execution_context.result)
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        self._map(result)
+        yield
+
+
+__all__ = ["INTERNAL_MESSAGE", "ErrorMapping", "FlowqlSchema", "client_error"]

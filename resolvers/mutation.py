@@ -1,0 +1,121 @@
+"""Mutation root: parse, call one engine service, map."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import pydantic
+import strawberry
+from strawberry.scalars import JSON
+
+from flowql.engine.errors import validation
+from flowql.engine.models import EventMessage
+from flowql.engine.stages import from_pydantic
+from flowql.schema import (
+    CreateTriggerInput,
+    CreateWorkflowInput,
+    Info,
+    Instance,
+    Trigger,
+    TriggerOccurrence,
+    TriggerTest,
+    Wallet,
+    Workflow,
+)
+
+from .args import json_object, string_map
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    async def create_workflow(self, info: Info, input: CreateWorkflowInput) -> Workflow:
+        workflow = await info.context.engine.orchestration.create_workflow(
+            name=input.name, stages=input.stages
+        )
+        return Workflow.from_model(workflow)
+
+    @strawberry.mutation(description="Soft delete: hidden from lists, refuses new runs; runs go on.")
+    async def delete_workflow(self, info: Info, id: strawberry.ID) -> bool:
+        await info.context.engine.orchestration.delete_workflow(id)
+        return True
+
+    @strawberry.mutation(
+        description="Start an instance. With `wait`, return once it terminates (bounded by the "
+        "server's run timeout), else at once with the RUNNING instance."
+    )
+    async def run_workflow(
+        self,
+        info: Info,
+        workflow_id: Annotated[strawberry.ID, strawberry.argument(name="workflowID")],
+        variables: JSON | None = None,
+        wait: bool = False,
+    ) -> Instance:
+        instance = await info.context.engine.orchestration.run_workflow(
+            workflow_id,
+            json_object(variables, field="variables"),
+            wait=wait,
+            timeout=info.context.limits.run_wait_timeout,
+        )
+        return Instance.from_model(instance)
+
+    @strawberry.mutation(description="Send an event to an instance's inbox (a wait_event stage takes it).")
+    async def send_event(
+        self,
+        info: Info,
+        instance_id: Annotated[strawberry.ID, strawberry.argument(name="instanceID")],
+        name: str,
+    ) -> bool:
+        await info.context.engine.orchestration.send_event(instance_id, name)
+        return True
+
+    @strawberry.mutation(description="Cancel a running instance; a second cancel is a no-op.")
+    async def cancel_instance(self, info: Info, id: strawberry.ID) -> Instance:
+        return Instance.from_model(await info.context.engine.orchestration.cancel_instance(id))
+
+    @strawberry.mutation
+    async def create_trigger(self, info: Info, input: CreateTriggerInput) -> Trigger:
+        trigger = await info.context.engine.triggers.create_trigger(
+            name=input.name,
+            event=input.event,
+            workflow_id=input.workflow_id,
+            version=input.version,
+            filter=input.filter,
+            vars=string_map(input.vars, field="input.vars"),
+        )
+        return Trigger.from_model(trigger)
+
+    @strawberry.mutation
+    async def delete_trigger(self, info: Info, id: strawberry.ID) -> bool:
+        await info.context.engine.triggers.delete_trigger(id)
+        return True
+
+    @strawberry.mutation(description="Evaluate a trigger's filter and vars on a payload; starts nothing.")
+    async def test_trigger(self, info: Info, id: strawberry.ID, event: JSON) -> TriggerTest:
+        result = await info.context.engine.triggers.test_trigger(id, json_object(event, field="event"))
+        return TriggerTest.from_model(result)
+
+    @strawberry.mutation(description="Publish an event: every matching trigger runs its workflow.")
+    async def publish_event(
+        self, info: Info, type: str, payload: JSON | None = None, version: str | None = None
+    ) -> list[TriggerOccurrence]:
+        try:
+            event = EventMessage(type=type, version=version, payload=json_object(payload, field="payload"))
+        except pydantic.ValidationError as error:
+            raise from_pydantic(error, prefix="") from None
+        occurrences = await info.context.engine.triggers.publish(event)
+        return [TriggerOccurrence.from_model(o) for o in occurrences]
+
+    @strawberry.mutation(description="Create a wallet (a set of accounts `wallets:{id}:{balance}`).")
+    async def create_wallet(
+        self, info: Info, name: str, ledger: str = "default", metadata: JSON | None = None
+    ) -> Wallet:
+        if not ledger:
+            raise validation("ledger: must not be empty", field="ledger")
+        wallet = await info.context.engine.ledger.create_wallet(
+            name, ledger, string_map(metadata, field="metadata")
+        )
+        return Wallet.from_model(wallet)
+
+
+__all__ = ["Mutation"]

@@ -1,0 +1,69 @@
+"""Subscription root: live stage transitions and instance snapshots.
+
+`stageTransitions(instanceID)` replays what the store holds, then goes live, in order,
+none missed and none twice, and ends when the instance terminates (the engine's
+`watch_instance` heals a bus overflow by replaying the gap from the store).
+`stageTransitions(workflowID)` is live only and never ends; a subscriber that falls more
+than the bus queue behind is closed with a CONFLICT error saying so and resubscribes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Annotated
+
+import strawberry
+
+from flowql.engine.bus import Overflow
+from flowql.engine.errors import conflict, validation
+from flowql.schema import Info, Instance, StageTransition
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="Transitions of one instance (stored ones first, ends at termination) "
+        "or, live, of every instance of a workflow. Give exactly one argument."
+    )
+    async def stage_transitions(
+        self,
+        info: Info,
+        instance_id: Annotated[strawberry.ID | None, strawberry.argument(name="instanceID")] = None,
+        workflow_id: Annotated[strawberry.ID | None, strawberry.argument(name="workflowID")] = None,
+    ) -> AsyncGenerator[StageTransition, None]:
+        orchestration = info.context.engine.orchestration
+        if (instance_id is None) == (workflow_id is None):
+            raise validation("instanceID: give exactly one of instanceID or workflowID", field="instanceID")
+        if instance_id is not None:
+            async for transition in orchestration.watch_instance(instance_id):
+                yield StageTransition.from_model(transition)
+            return
+        assert workflow_id is not None
+        try:
+            async for transition in orchestration.watch_workflow(workflow_id):
+                yield StageTransition.from_model(transition)
+        except Overflow as overflow:
+            raise conflict(f"workflowID: {overflow}; subscription closed, subscribe again") from None
+
+    @strawberry.subscription(
+        description="The instance now, then again after each of its transitions; ends at termination."
+    )
+    async def instance_updated(self, info: Info, id: strawberry.ID) -> AsyncGenerator[Instance, None]:
+        orchestration = info.context.engine.orchestration
+        instance = await orchestration.get_instance(id)
+        yield Instance.from_model(instance)
+        seen = instance.transition_count
+        if instance.terminated:
+            return
+        async for transition in orchestration.watch_instance(id):
+            if transition.seq > seen:
+                # Write then publish: the store already holds this transition, maybe later ones.
+                instance = await orchestration.get_instance(id)
+                if instance.transition_count > seen:
+                    seen = instance.transition_count
+                    yield Instance.from_model(instance)
+            if instance.terminated:
+                return
+
+
+__all__ = ["Subscription"]

@@ -1,0 +1,53 @@
+"""The typed per-request context every resolver receives as `Info[Context, None]`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import strawberry
+from strawberry.dataloader import DataLoader
+
+from flowql.engine.models import Instance, Workflow
+from flowql.engine.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from flowql.engine.runtime import Engine
+
+
+@dataclass(frozen=True, slots=True)
+class Loaders:
+    """Batching loaders, built per request: nested fields cost one store query per kind."""
+
+    workflow: DataLoader[str, Workflow | None]
+    instance: DataLoader[str, Instance | None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApiLimits:
+    max_page_size: int = MAX_PAGE_SIZE
+    default_page_size: int = DEFAULT_PAGE_SIZE
+    max_depth: int = 12
+    max_tokens: int = 4000
+    max_aliases: int = 30
+    run_wait_timeout: float | None = None
+    """Upper bound of `runWorkflow(wait: true)`; None: the engine's run timeout."""
+
+
+@dataclass(eq=False, kw_only=True)
+class Context:
+    engine: Engine
+    loaders: Loaders
+    limits: ApiLimits = field(default_factory=ApiLimits)
+    store_name: str = "unknown"
+    request: Any = None
+    """The transport's request (an aiohttp request), for logging only."""
+    response: Any = None
+    scopes: frozenset[str] | None = None
+    """Scopes granted to the caller; None when authentication is off (everything allowed)."""
+    authenticated: bool = False
+    connection_params: dict[str, object] | None = None
+    """Set by the WebSocket handlers from `connection_init`."""
+
+
+Info = strawberry.Info[Context, None]
+
+__all__ = ["ApiLimits", "Context", "Info", "Loaders"]
