@@ -1,0 +1,175 @@
+"""The aiohttp application: GraphQL at /graphql, health, metrics, REST, status page.
+
+Start-up opens the store, starts the engine (which resumes unfinished instances) and the
+NATS consumer when configured; shutdown closes WebSockets (clients reconnect and replay),
+stops the consumer and the engine, then closes the store. Instances left RUNNING resume on
+the next start.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+
+from flowql import rest
+from flowql.engine.runtime import Engine, EngineConfig
+from flowql.engine.store import Store
+from flowql.resolvers import create_schema
+from flowql.schema import ApiLimits
+
+from .auth import Authenticator, ScopeCheck
+from .config import Config
+from .metrics import Metrics
+from .status_page import setup_status_page
+from .stores import create_store, store_kind
+from .view import WEBSOCKET, FlowqlView, ViewSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class AppState:
+    config: Config
+    store: Store
+    engine: Engine
+    view: FlowqlView
+    metrics: Metrics
+    ready: bool = False
+    stopping: bool = False
+    nats: Any = None
+
+
+STATE = web.AppKey("flowql.state", AppState)
+
+
+def create_app(
+    config: Config | None = None,
+    *,
+    store: Store | None = None,
+    engine_config: EngineConfig | None = None,
+) -> web.Application:
+    """Build the application; nothing is opened until aiohttp starts it."""
+    config = config or Config()
+    store = store if store is not None else create_store(config.store)
+    engine = Engine(store, engine_config or EngineConfig(run_timeout=config.run_timeout))
+    metrics = Metrics()
+    metrics.attach(engine)
+    limits = ApiLimits(
+        max_page_size=config.max_page_size,
+        max_depth=config.max_depth,
+        max_tokens=config.max_tokens,
+        max_aliases=config.max_aliases,
+        run_wait_timeout=config.run_timeout,
+    )
+    view = FlowqlView(
+        create_schema(limits, extensions=[ScopeCheck]),
+        engine=engine,
+        authenticator=Authenticator(config.auth_tokens),
+        metrics=metrics,
+        settings=ViewSettings(
+            limits=limits, store_name=store_kind(config.store), heartbeat=config.ws_heartbeat
+        ),
+    )
+    state = AppState(config=config, store=store, engine=engine, view=view, metrics=metrics)
+
+    app = web.Application(middlewares=[_latency_middleware(metrics)])
+    app[STATE] = state
+    app.router.add_route("*", "/graphql", view, name="graphql")
+    app.router.add_get("/healthz", _healthz, name="healthz")
+    app.router.add_get("/readyz", _readyz, name="readyz")
+    app.router.add_get("/metrics", _metrics, name="metrics")
+    setup_rest = getattr(rest, "setup_rest", None)
+    if setup_rest is not None:
+        setup_rest(app, engine)
+    setup_status_page(app)
+    app.cleanup_ctx.append(_lifecycle)
+    app.on_shutdown.append(_on_shutdown)
+    return app
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    state = app[STATE]
+    await state.store.open()
+    try:
+        resumed = await state.engine.start()
+        if state.config.nats_url:
+            state.nats = await _start_nats(state)
+        state.ready = True
+        log.info("flowql ready", extra={"store": store_kind(state.config.store), "resumed": resumed})
+        yield
+    finally:
+        state.ready = False
+        if state.nats is not None:
+            await state.nats.stop()
+        await state.engine.stop()
+        await state.store.close()
+        log.info("flowql stopped")
+
+
+async def _start_nats(state: AppState) -> Any:
+    from flowql.nats_consumer import NatsEventConsumer
+
+    assert state.config.nats_url is not None
+    consumer = NatsEventConsumer(state.config.nats_url, state.config.nats_subject, state.engine.triggers)
+    await consumer.start()
+    return consumer
+
+
+async def _on_shutdown(app: web.Application) -> None:
+    state = app[STATE]
+    state.stopping = True
+    await state.view.close_websockets()
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    return web.json_response(
+        {"status": "ok" if state.ready else "starting"}, status=200 if state.ready else 503
+    )
+
+
+async def _readyz(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    ready = state.ready and not state.stopping
+    status = "ready" if ready else ("stopping" if state.stopping else "starting")
+    return web.json_response({"status": status}, status=200 if ready else 503)
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    body, content_type = await state.metrics.render(state.engine)
+    response = web.Response(body=body)
+    response.headers["Content-Type"] = content_type
+    return response
+
+
+def _latency_middleware(metrics: Metrics) -> Middleware:
+    @web.middleware
+    async def latency(request: web.Request, handler: Handler) -> web.StreamResponse:
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as error:
+            status = error.status
+            raise
+        finally:
+            if not request.get(WEBSOCKET):
+                resource = request.match_info.route.resource
+                route = resource.canonical if resource is not None else "unmatched"
+                metrics.request_latency.labels(request.method, route, str(status)).observe(
+                    time.perf_counter() - started
+                )
+
+    return latency
+
+
+__all__ = ["STATE", "AppState", "create_app"]

@@ -1,0 +1,101 @@
+"""`flowql serve`: flags override `FLOWQL_*` environment variables, which override defaults."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from .config import Config, ConfigError, parse_tokens
+from .jsonlog import configure_logging
+
+log = logging.getLogger("flowql")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="flowql", description="GraphQL gateway over a durable workflow engine"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser(
+        "serve", help="run the API server", description="Each flag is also FLOWQL_<NAME> in the environment."
+    )
+    serve.add_argument("--host", help="bind address (FLOWQL_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="TCP port (FLOWQL_PORT, default 8080)")
+    serve.add_argument(
+        "--store", help="sqlite:///path, sqlite:///:memory: or mongodb://host/db (FLOWQL_STORE)"
+    )
+    serve.add_argument("--nats-url", "--nats", dest="nats_url", help="NATS JetStream URL (FLOWQL_NATS_URL)")
+    serve.add_argument("--nats-subject", help="subject of incoming events (FLOWQL_NATS_SUBJECT)")
+    serve.add_argument("--log-level", help="DEBUG, INFO, WARNING, ERROR (FLOWQL_LOG_LEVEL)")
+    serve.add_argument(
+        "--auth-token",
+        action="append",
+        dest="auth_tokens",
+        metavar="TOKEN:SCOPES",
+        help="enable bearer auth; e.g. s3cret:orchestration:read,orchestration:write; repeatable "
+        "(FLOWQL_AUTH_TOKENS, space-separated)",
+    )
+    serve.add_argument("--max-page-size", type=int, help="largest `first` accepted (FLOWQL_MAX_PAGE_SIZE)")
+    serve.add_argument("--run-timeout", type=float, help="bound of runWorkflow(wait: true), seconds")
+    commands.add_parser("sdl", help="print the GraphQL schema (SDL)")
+    return parser
+
+
+def config_from(args: argparse.Namespace) -> Config:
+    overrides = {
+        "host": args.host,
+        "port": args.port,
+        "store": args.store,
+        "nats_url": args.nats_url,
+        "nats_subject": args.nats_subject,
+        "log_level": args.log_level,
+        "max_page_size": args.max_page_size,
+        "run_timeout": args.run_timeout,
+        "auth_tokens": parse_tokens(" ".join(args.auth_tokens), key="--auth-token")
+        if args.auth_tokens
+        else None,
+    }
+    return Config.from_env(**overrides)
+
+
+def serve(config: Config) -> None:
+    from .app import create_app
+
+    configure_logging(config.log_level)
+
+    async def make_app() -> web.Application:
+        return create_app(config)  # inside the loop: drivers may bind to it
+
+    log.info("starting flowql", extra={"host": config.host, "port": config.port, "auth": config.auth_enabled})
+    web.run_app(
+        make_app(),
+        host=config.host,
+        port=config.port,
+        shutdown_timeout=config.shutdown_timeout,
+        print=None,
+        access_log=logging.getLogger("aiohttp.access"),
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "sdl":
+        from .sdl import print_sdl
+
+        print_sdl()
+        return 0
+    try:
+        config = config_from(args)
+    except ConfigError as error:
+        print(f"flowql: configuration error: {error}", file=sys.stderr)
+        return 2
+    serve(config)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""Process configuration: a frozen dataclass from `FLOWQL_*` variables, then CLI flags.
+
+`Config.from_env()` rejects unknown `FLOWQL_*` keys (a typo must not silently fall back to
+a default). Variables under `FLOWQL_TEST_` and the few dev-tool keys in `IGNORED` belong to
+the test suite and tools, not to the server, and are skipped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+READ = "orchestration:read"
+WRITE = "orchestration:write"
+SCOPES = frozenset({READ, WRITE})
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+PREFIX = "FLOWQL_"
+IGNORED = frozenset({"FLOWQL_SLOW", "FLOWQL_CHROMIUM"})
+
+
+class ConfigError(ValueError):
+    """A configuration value is unknown or malformed; the message names the key."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuthToken:
+    token: str
+    scopes: frozenset[str]
+
+    @classmethod
+    def parse(cls, text: str, *, key: str = "auth token") -> AuthToken:
+        """`token:scope1,scope2` with scopes among orchestration:read / orchestration:write."""
+        # Scopes hold colons themselves (`orchestration:read`): the token ends at the first one.
+        token, sep, scopes_text = text.strip().partition(":")
+        scopes = frozenset(s.strip() for s in scopes_text.split(",") if s.strip())
+        if not token or not sep or not scopes:
+            raise ConfigError(f"{key}: expected token:scope1,scope2, got {text!r}")
+        unknown = scopes - SCOPES
+        if unknown:
+            raise ConfigError(f"{key}: unknown scopes {sorted(unknown)} (known: {sorted(SCOPES)})")
+        return cls(token, scopes)
+
+
+def parse_tokens(text: str, *, key: str = "FLOWQL_AUTH_TOKENS") -> tuple[AuthToken, ...]:
+    """Tokens separated by whitespace or `;`."""
+    return tuple(AuthToken.parse(part, key=key) for part in text.replace(";", " ").split())
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    store: str = "sqlite:///./flowql.db"
+    nats_url: str | None = None
+    nats_subject: str = "orchestration.events"
+    log_level: str = "INFO"
+    auth_tokens: tuple[AuthToken, ...] = field(default=(), repr=False)
+    max_page_size: int = 1000
+    max_depth: int = 12
+    max_tokens: int = 4000
+    max_aliases: int = 30
+    run_timeout: float = 30.0
+    ws_heartbeat: float = 15.0
+    """Seconds between WebSocket pings (a dead peer is dropped after a missed pong)."""
+    shutdown_timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.port < 65536:
+            raise ConfigError(f"port: must be between 1 and 65535, got {self.port}")
+        if self.log_level.upper() not in LOG_LEVELS:
+            raise ConfigError(f"log_level: one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}")
+        if not 1 <= self.max_page_size <= 1000:
+            raise ConfigError(f"max_page_size: must be between 1 and 1000, got {self.max_page_size}")
+        for name in ("max_depth", "max_tokens", "max_aliases"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name}: must be positive")
+        for name in ("run_timeout", "ws_heartbeat", "shutdown_timeout"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name}: must be positive")
+
+    @property
+    def auth_enabled(self) -> bool:
+        return bool(self.auth_tokens)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Config:
+        """Read `FLOWQL_<FIELD>` (e.g. FLOWQL_PORT, FLOWQL_AUTH_TOKENS); `overrides` (CLI flags
+        that were given) win over the environment."""
+        environ = os.environ if environ is None else environ
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        values: dict[str, Any] = {}
+        for key, raw in environ.items():
+            if not key.startswith(PREFIX) or key in IGNORED or key.startswith("FLOWQL_TEST_"):
+                continue
+            name = key.removeprefix(PREFIX).lower()
+            if name not in fields:
+                known = ", ".join(PREFIX + n.upper() for n in fields)
+                raise ConfigError(f"{key}: unknown setting (known: {known})")
+            values[name] = _convert(name, key, raw, fields[name].type)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return cls(**values)
+        except TypeError as error:
+            raise ConfigError(str(error)) from None
+
+
+def _convert(name: str, key: str, raw: str, annotation: object) -> Any:
+    if name == "auth_tokens":
+        return parse_tokens(raw, key=key)
+    if name == "nats_url":
+        return raw or None
+    kind = str(annotation)
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+    except ValueError:
+        raise ConfigError(f"{key}: expected a number, got {raw!r}") from None
+    return raw
+
+
+__all__ = ["READ", "SCOPES", "WRITE", "AuthToken", "Config", "ConfigError", "parse_tokens"]

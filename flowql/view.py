@@ -1,0 +1,121 @@
+"""The GraphQL endpoint: Strawberry's aiohttp view with our context, auth, IDE and pings.
+
+Strawberry does the protocol work (HTTP, graphql-transport-ws, graphql-ws); this subclass
+fills its hooks: a typed `Context` with per-request DataLoaders, the caller's grant, our
+offline GraphiQL page, and WebSocket heartbeats (aiohttp pings every `heartbeat` seconds
+and drops a peer that stops answering: graphql-transport-ws has no server ping of its own).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import cast
+
+import strawberry
+from aiohttp import web
+from strawberry.aiohttp.views import GraphQLView
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
+
+from flowql.engine.runtime import Engine
+from flowql.resolvers import build_loaders
+from flowql.schema import ApiLimits, Context
+
+from .auth import Authenticator, apply
+from .metrics import Metrics
+
+WEBSOCKET = web.RequestKey("flowql.websocket", bool)
+"""Request key set on WebSocket upgrades (the latency histogram skips them)."""
+GRAPHIQL_PAGE = Path(__file__).parent / "static" / "graphiql.html"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ViewSettings:
+    limits: ApiLimits
+    store_name: str
+    heartbeat: float = 15.0
+    keep_alive_interval: float = 10.0
+    max_subscriptions_per_connection: int = 100
+    allowed_origins: Sequence[str] = ()
+
+
+class FlowqlView(GraphQLView[Context, None]):
+    def __init__(
+        self,
+        schema: strawberry.Schema,
+        *,
+        engine: Engine,
+        authenticator: Authenticator,
+        metrics: Metrics,
+        settings: ViewSettings,
+    ) -> None:
+        super().__init__(
+            schema,
+            keep_alive=True,  # graphql-ws `ka` messages
+            keep_alive_interval=settings.keep_alive_interval,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
+            connection_init_wait_timeout=timedelta(seconds=30),
+            max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+            allowed_origins=settings.allowed_origins,
+        )
+        self.engine = engine
+        self.authenticator = authenticator
+        self.metrics = metrics
+        self.settings = settings
+        self.websockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+        self._ide_html = GRAPHIQL_PAGE.read_text(encoding="utf-8")
+
+    async def get_context(self, request: web.Request, response: web.StreamResponse) -> Context:
+        context = Context(
+            engine=self.engine,
+            loaders=build_loaders(self.engine),
+            limits=self.settings.limits,
+            store_name=self.settings.store_name,
+            request=request,
+            response=response,
+        )
+        apply(context, self.authenticator.grant(request.headers.get("Authorization")))
+        return context
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        request: web.Request = context.request
+        fallback = self.authenticator.grant(request.headers.get("Authorization"))
+        apply(context, self.authenticator.grant_from_params(context.connection_params, fallback))
+        return cast(UnsetType, UNSET)  # no payload in connection_ack
+
+    async def render_graphql_ide(self, request: web.Request) -> web.Response:
+        # Our own page: every asset is vendored under /static/vendor (works offline).
+        return web.Response(
+            text=self._ide_html, content_type="text/html", headers={"Cache-Control": "no-cache"}
+        )
+
+    async def create_websocket_response(
+        self, request: web.Request, subprotocol: str | None
+    ) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(
+            protocols=[subprotocol] if subprotocol else [], heartbeat=self.settings.heartbeat
+        )
+        await ws.prepare(request)
+        self.websockets.add(ws)
+        self.metrics.websockets.inc()
+        request[WEBSOCKET] = True
+        return ws
+
+    async def __call__(self, request: web.Request) -> web.StreamResponse:
+        try:
+            return await super().__call__(request)
+        finally:
+            if request.get(WEBSOCKET):
+                self.metrics.websockets.dec()
+
+    async def close_websockets(self, reason: str = "server shutting down") -> None:
+        """Close every open WebSocket (1001 going away); clients reconnect and replay."""
+        for ws in list(self.websockets):
+            await ws.close(code=1001, message=reason.encode())
+
+
+__all__ = ["FlowqlView", "ViewSettings"]
