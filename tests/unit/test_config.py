@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+
+from flowql.cli import build_parser, config_from
+from flowql.config import READ, WRITE, AuthToken, Config, ConfigError, parse_tokens
+from flowql.jsonlog import JsonFormatter
+from flowql.stores import sqlite_path, store_kind
+
+
+def test_defaults() -> None:
+    config = Config.from_env({})
+    assert (config.host, config.port, config.store) == ("127.0.0.1", 8080, "sqlite:///./flowql.db")
+    assert config.nats_url is None and config.nats_subject == "orchestration.events"
+    assert not config.auth_enabled and config.max_page_size == 1000
+
+
+def test_env_values_are_converted() -> None:
+    config = Config.from_env(
+        {
+            "FLOWQL_PORT": "9000",
+            "FLOWQL_STORE": "mongodb://db/flowql",
+            "FLOWQL_NATS_URL": "nats://n:4222",
+            "FLOWQL_RUN_TIMEOUT": "2.5",
+            "FLOWQL_AUTH_TOKENS": "r:orchestration:read w:orchestration:read,orchestration:write",
+            "PATH": "/bin",
+        }
+    )
+    assert config.port == 9000 and config.store == "mongodb://db/flowql" and config.run_timeout == 2.5
+    assert config.nats_url == "nats://n:4222"
+    assert config.auth_tokens == (AuthToken("r", frozenset({READ})), AuthToken("w", frozenset({READ, WRITE})))
+
+
+def test_unknown_flowql_key_is_rejected_by_name() -> None:
+    with pytest.raises(ConfigError, match="FLOWQL_PROT: unknown setting"):
+        Config.from_env({"FLOWQL_PROT": "1"})
+
+
+def test_test_suite_keys_are_not_server_settings() -> None:
+    Config.from_env({"FLOWQL_TEST_MONGODB_URI": "mongodb://x", "FLOWQL_SLOW": "1"})
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"FLOWQL_PORT": "http"}, "FLOWQL_PORT: expected a number"),
+        ({"FLOWQL_PORT": "0"}, "port: must be between"),
+        ({"FLOWQL_LOG_LEVEL": "LOUD"}, "log_level"),
+        ({"FLOWQL_MAX_PAGE_SIZE": "5000"}, "max_page_size"),
+        ({"FLOWQL_AUTH_TOKENS": "secret"}, "expected token:scope1,scope2"),
+        ({"FLOWQL_AUTH_TOKENS": "secret:admin"}, "unknown scopes"),
+    ],
+)
+def test_bad_values_name_the_setting(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Config.from_env(env)
+
+
+def test_cli_flags_override_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLOWQL_PORT", "9000")
+    monkeypatch.setenv("FLOWQL_HOST", "0.0.0.0")
+    args = build_parser().parse_args(
+        ["serve", "--port", "9100", "--store", "sqlite:///:memory:", "--auth-token", "t:orchestration:read"]
+    )
+    config = config_from(args)
+    assert (config.host, config.port, config.store) == ("0.0.0.0", 9100, "sqlite:///:memory:")
+    assert config.auth_tokens == parse_tokens("t:orchestration:read")
+
+
+def test_store_uris() -> None:
+    assert (
+        store_kind("sqlite:///./flowql.db") == "sqlite"
+        and sqlite_path("sqlite:///./flowql.db") == "./flowql.db"
+    )
+    assert sqlite_path("sqlite:////var/lib/flowql.db") == "/var/lib/flowql.db"
+    assert sqlite_path("sqlite:///:memory:") == ":memory:"
+    assert store_kind("mongodb://localhost/flowql") == "mongodb"
+    with pytest.raises(ConfigError, match="store: expected"):
+        store_kind("postgres://x")
+
+
+def test_json_log_lines() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("flowql.test.jsonlog")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("hello %s", "world", extra={"instance": "i-1"})
+        try:
+            raise RuntimeError("boom")
+        except RuntimeError:
+            logger.exception("failed")
+    finally:
+        logger.removeHandler(handler)
+    first, second = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert first["msg"] == "hello world" and first["level"] == "WARNING" and first["instance"] == "i-1"
+    assert first["ts"].endswith("+00:00")
+    assert "RuntimeError: boom" in second["exc"]
