@@ -43,6 +43,19 @@ class Metrics:
         self.websockets = Gauge(
             "flowql_websocket_connections_open", "Open GraphQL WebSocket connections.", registry=self.registry
         )
+        self.nats_messages = Counter(
+            "flowql_nats_messages_total",
+            "NATS JetStream messages handled by the event consumer, by outcome "
+            "(dispatched: acked after its occurrences were stored; malformed: acked and dropped; "
+            "failed: naked for redelivery).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.nats_malformed = Counter(
+            "flowql_nats_malformed_total",
+            "NATS messages dropped as malformed (not JSON, no event type, payload too large).",
+            registry=self.registry,
+        )
 
     def attach(self, engine: Engine) -> None:
         """Count the engine's transitions and read its bus for the subscription gauge."""
