@@ -13,6 +13,7 @@ from flowql.engine.models import (
     Transition,
     Trigger,
     TriggerOccurrence,
+    Wallet,
     Workflow,
     WorkflowConfig,
     new_id,
@@ -26,18 +27,18 @@ def at(seconds: float) -> datetime:
     return BASE + timedelta(seconds=seconds)
 
 
-def workflow(seconds: float = 0, name: str = "wf") -> Workflow:
+def workflow(seconds: float = 0, name: str = "wf", *, ident: str | None = None) -> Workflow:
     return Workflow(
-        id=new_id(),
+        id=ident or new_id(),
         config=WorkflowConfig(name=name, stages=[{"delay": {"duration": "1s"}}]),
         created_at=at(seconds),
         updated_at=at(seconds),
     )
 
 
-def instance(workflow_id: str, seconds: float = 0, **kw: object) -> Instance:
+def instance(workflow_id: str, seconds: float = 0, *, ident: str | None = None, **kw: object) -> Instance:
     return Instance(
-        id=new_id(),
+        id=ident or new_id(),
         workflow_id=workflow_id,
         created_at=at(seconds),
         updated_at=at(seconds),
@@ -58,20 +59,39 @@ def transition(inst: Instance, seq: int, status: StageStatus = StageStatus.RUNNI
     )
 
 
-def trigger(workflow_id: str, event: str = "payment.created", name: str = "t", seconds: float = 0) -> Trigger:
-    return Trigger(id=new_id(), name=name, event=event, workflow_id=workflow_id, created_at=at(seconds))
-
-
-def occurrence(trigger_id: str, seconds: float = 0, event_id: str | None = None) -> TriggerOccurrence:
-    return TriggerOccurrence(
-        id=new_id(), trigger_id=trigger_id, date=at(seconds), event={"n": seconds}, event_id=event_id
+def trigger(
+    workflow_id: str,
+    event: str = "payment.created",
+    name: str | None = "t",
+    seconds: float = 0,
+    *,
+    ident: str | None = None,
+) -> Trigger:
+    return Trigger(
+        id=ident or new_id(), name=name, event=event, workflow_id=workflow_id, created_at=at(seconds)
     )
 
 
-def posting(reference: str, source: str, destination: str, amount: int, asset: str = "USD/2") -> Posting:
+def occurrence(
+    trigger_id: str, seconds: float = 0, event_id: str | None = None, *, ident: str | None = None
+) -> TriggerOccurrence:
+    return TriggerOccurrence(
+        id=ident or new_id(), trigger_id=trigger_id, date=at(seconds), event={"n": seconds}, event_id=event_id
+    )
+
+
+def posting(
+    reference: str,
+    source: str,
+    destination: str,
+    amount: int,
+    asset: str = "USD/2",
+    *,
+    ledger: str = "default",
+) -> Posting:
     return Posting(
         reference=reference,
-        ledger="default",
+        ledger=ledger,
         source=source,
         destination=destination,
         asset=asset,
@@ -80,5 +100,9 @@ def posting(reference: str, source: str, destination: str, amount: int, asset: s
     )
 
 
-def inbox_event(instance_id: str, name: str, seconds: float) -> InboxEvent:
-    return InboxEvent(id=new_id(), instance_id=instance_id, name=name, received_at=at(seconds))
+def inbox_event(instance_id: str, name: str, seconds: float, *, ident: str | None = None) -> InboxEvent:
+    return InboxEvent(id=ident or new_id(), instance_id=instance_id, name=name, received_at=at(seconds))
+
+
+def wallet(ident: str, name: str, ledger: str = "default") -> Wallet:
+    return Wallet(id=ident, name=name, ledger=ledger, metadata={"owner": name}, created_at=BASE)
