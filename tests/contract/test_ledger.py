@@ -7,9 +7,10 @@ import asyncio
 import pytest
 
 from flowql.engine.errors import ErrorCode, FlowqlError
+from flowql.engine.models import Account
 from flowql.engine.store import Store
 
-from .factories import posting
+from .factories import posting, wallet
 
 
 async def balance(store: Store, address: str, asset: str = "USD/2") -> int:
@@ -72,3 +73,70 @@ async def test_metadata_merges(store: Store) -> None:
     assert account.metadata == {"a": "1", "b": "2"}
     assert (await store.get_account("default", "users:1")).metadata == {"a": "1", "b": "2"}
     assert (await store.get_account("other", "users:1")).metadata == {}
+
+
+async def test_an_unknown_account_has_nothing_to_send(store: Store) -> None:
+    with pytest.raises(FlowqlError) as caught:
+        await store.post(posting("r1", "users:nobody", "users:2", 1))
+    assert caught.value.code is ErrorCode.VALIDATION and caught.value.field == "source"
+    assert "insufficient funds" in caught.value.message
+    assert await store.list_postings() == []
+    assert await store.get_account("default", "users:2") == Account(ledger="default", address="users:2")
+
+
+async def test_negative_amounts_are_refused(store: Store) -> None:
+    """A negative amount would move money into the source: its destination would go below
+    zero without any overdraft. The engine validates amounts too; the store never trusts it."""
+    await store.post(posting("fund", "world", "users:1", 10))
+    with pytest.raises(FlowqlError) as caught:
+        await store.post(posting("back", "world", "users:1", -5))
+    assert caught.value.code is ErrorCode.VALIDATION
+    with pytest.raises(FlowqlError):
+        await store.post(posting("pull", "users:1", "users:2", -5), allow_overdraft=True)
+    assert [p.reference for p in await store.list_postings()] == ["fund"]
+    assert await balance(store, "users:1") == 10
+    assert await balance(store, "users:2") == 0
+
+
+async def test_assets_and_ledgers_are_separate(store: Store) -> None:
+    await store.post(posting("u", "world", "users:1", 500))
+    await store.post(posting("e", "world", "users:1", 70, "EUR/2"))
+    await store.post(posting("o", "world", "users:1", 9, ledger="other"))
+    with pytest.raises(FlowqlError):
+        await store.post(posting("x", "users:1", "users:2", 71, "EUR/2"))
+    with pytest.raises(FlowqlError):
+        await store.post(posting("y", "users:1", "users:2", 10, ledger="other"))
+    await store.post(posting("z", "users:1", "users:2", 500))
+    assert (await store.get_account("default", "users:1")).balances == {"USD/2": 0, "EUR/2": 70}
+    assert (await store.get_account("other", "users:1")).balances == {"USD/2": 9}
+    assert [p.reference for p in await store.list_postings("other")] == ["o"]
+    assert [p.reference for p in await store.list_postings()] == ["u", "e", "o", "z"]
+    for ledger in ("default", "other"):
+        totals: dict[str, int] = {}
+        for address in ("world", "users:1", "users:2"):
+            for asset, value in (await store.get_account(ledger, address)).balances.items():
+                assert address == "world" or value >= 0
+                totals[asset] = totals.get(asset, 0) + value
+        assert set(totals.values()) == {0}
+
+
+async def test_metadata_keeps_balances(store: Store) -> None:
+    await store.post(posting("r", "world", "users:1", 2**80))
+    account = await store.set_account_metadata("default", "users:1", {"k": "v"})
+    assert account == Account(
+        ledger="default", address="users:1", balances={"USD/2": 2**80}, metadata={"k": "v"}
+    )
+
+
+async def test_wallet_names_are_unique_per_ledger(store: Store) -> None:
+    await store.insert_wallet(wallet("w1", "main"))
+    await store.insert_wallet(wallet("w2", "main", "other"))
+    await store.insert_wallet(wallet("w3", "savings"))
+    assert await store.get_wallet_by_name("default", "main") == wallet("w1", "main")
+    assert await store.get_wallet_by_name("other", "main") == wallet("w2", "main", "other")
+    assert await store.get_wallet_by_name(None, "savings") == wallet("w3", "savings")
+    assert await store.get_wallet_by_name(None, "nothing") is None
+    assert await store.get_wallet("unknown") is None
+    with pytest.raises(FlowqlError) as caught:
+        await store.insert_wallet(wallet("w4", "main", "other"))
+    assert caught.value.code is ErrorCode.CONFLICT
