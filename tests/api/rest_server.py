@@ -1,0 +1,150 @@
+"""A flowql server on a free port in a background thread, for the REST contract tests.
+
+The Formance SDK's client is synchronous (httpx), so the server runs its own event loop
+in a thread; tests call the SDK directly and reach the engine through `server.run(...)`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+from aiohttp import web
+from formance_sdk_python import SDK
+from formance_sdk_python.models import orchestration
+from formance_sdk_python.models.errors import SDKBaseError
+
+from flowql.app import STATE, create_app
+from flowql.config import Config
+from flowql.engine.retry import RetryPolicy
+from flowql.engine.runtime import Engine, EngineConfig
+from flowql.rest import setup_rest
+from flowql.rest.auth import Authenticator
+from flowql.storage.sqlite import SqliteStore
+
+T = TypeVar("T")
+FAST_RETRY = RetryPolicy(max_attempts=3, initial_interval=0.01, max_interval=0.05)
+
+
+@dataclass
+class RestServer:
+    url: str
+    engine: Engine
+    app: web.Application
+    loop: asyncio.AbstractEventLoop
+
+    def run(self, work: Callable[[], Awaitable[T]], timeout: float = 10.0) -> T:
+        """Run `work()` on the server's loop and wait for its result."""
+
+        async def call() -> T:
+            return await work()
+
+        return asyncio.run_coroutine_threadsafe(call(), self.loop).result(timeout)
+
+    def sdk(self, token: str | None = None) -> SDK:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return SDK(server_url=self.url, client=httpx.Client(headers=headers, timeout=15.0))
+
+
+def flowql_app() -> web.Application:
+    """The real application (`flowql serve`'s), on an in-memory SQLite store."""
+    return create_app(
+        Config(store="sqlite:///:memory:"),
+        engine_config=EngineConfig(retry=FAST_RETRY, run_timeout=5.0),
+    )
+
+
+def rest_only_app(authenticator: Authenticator | None = None) -> web.Application:
+    """Just the REST layer over an engine: for bearer auth, which `create_app` does not
+    hand to the REST layer yet."""
+    app = web.Application()
+    engine = Engine(SqliteStore(":memory:"), EngineConfig(retry=FAST_RETRY, run_timeout=5.0))
+    app[ENGINE] = engine
+    setup_rest(app, engine, authenticator=authenticator)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        await engine.store.open()
+        await engine.start()
+        yield
+        await engine.stop()
+        await engine.store.close()
+
+    app.cleanup_ctx.append(lifecycle)
+    return app
+
+
+ENGINE = web.AppKey("tests.rest.engine", Engine)
+
+
+def _engine(app: web.Application) -> Engine:
+    return app[ENGINE] if ENGINE in app else app[STATE].engine
+
+
+@contextmanager
+def serve(build: Callable[[], web.Application]) -> Iterator[RestServer]:
+    """Run the app `build()` makes on a free port, in a thread with its own event loop."""
+    loop = asyncio.new_event_loop()
+    runner: web.AppRunner | None = None
+
+    async def start() -> RestServer:
+        nonlocal runner
+        app = build()
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        return RestServer(url=f"http://{host}:{port}", engine=_engine(app), app=app, loop=loop)
+
+    thread = threading.Thread(target=loop.run_forever, name="rest-server", daemon=True)
+    thread.start()
+    try:
+        yield asyncio.run_coroutine_threadsafe(start(), loop).result(15)
+    finally:
+        if runner is not None:
+            asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(15)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(15)
+        loop.close()
+
+
+@pytest.fixture
+def rest_server() -> Iterator[RestServer]:
+    with serve(flowql_app) as server:
+        yield server
+
+
+META_FIELDS = frozenset({"content_type", "status_code", "raw_response"})
+
+
+def body(response: object) -> Any:
+    """The parsed body of an SDK response, whatever the operation names its field
+    (`get_workflow_response` in v1, `v2_get_workflow_response` in v2...)."""
+    fields = type(response).model_fields  # type: ignore[attr-defined]
+    names = [name for name in fields if name not in META_FIELDS]
+    assert len(names) == 1, names
+    return getattr(response, names[0])
+
+
+def api(sdk: SDK, version: int) -> Any:
+    """`sdk.orchestration.v1` or `.v2`: the same method names, so tests run against both."""
+    return sdk.orchestration.v1 if version == 1 else sdk.orchestration.v2
+
+
+def error_type(version: int) -> type[SDKBaseError]:
+    return orchestration.Error if version == 1 else orchestration.V2Error
+
+
+def listed(client: Any, version: int, operation: str, **query: Any) -> list[Any]:
+    """The items of a list operation: v1's `data`, or v2's first `cursor.data` page."""
+    method = getattr(client, operation)
+    bare = version == 1 and operation == "list_workflows"  # v1 takes no request at all
+    response = method() if bare else method(request=query)
+    parsed = body(response)
+    return list(parsed.data if version == 1 else parsed.cursor.data)
