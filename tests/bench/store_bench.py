@@ -1,0 +1,158 @@
+"""Store throughput: inserts/s, compare-and-set saves/s and page latency, per backend.
+
+Inserts N instances (as many in flight as the store takes: concurrent `insert_instance`
+calls, which the SQLite store groups into shared commits), then saves N/10 of them with
+one transition each (the engine's hot path), then reads 200 pages of 100 from random
+cursors in both directions and prints p50/p99 in ms.
+
+    python tests/bench/store_bench.py --n 100000 --backend sqlite|mongo|all
+
+MongoDB runs through `tests.support.mongo.open_mongo_store` (mongomock unless
+`FLOWQL_TEST_MONGODB_URI` names a real server).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `tests.support` when run as a script
+
+from flowql.engine.models import Instance, InstanceStatus, StageState, StageStatus, Transition
+from flowql.engine.pagination import Cursor, Direction, PageRequest
+from flowql.engine.stages import StageKind
+from flowql.engine.store import Store
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+IN_FLIGHT = 2000
+PAGES = 200
+PAGE_SIZE = 100
+
+
+def make_instance(n: int) -> Instance:
+    created = T0 + timedelta(milliseconds=n // 3)  # three instances per millisecond: ties on id
+    return Instance(
+        id=f"{n:08d}-{random.getrandbits(64):016x}",
+        workflow_id=f"wf-{n % 10}",
+        created_at=created,
+        updated_at=created,
+        variables={"id": str(n), "amount": "100"},
+        stages=[StageState(stage=0, kind=StageKind.DELAY, status=StageStatus.WAITING, started_at=created)],
+        wake_at=created + timedelta(hours=1),
+    )
+
+
+def make_transition(instance: Instance, seq: int) -> Transition:
+    return Transition(
+        instance_id=instance.id,
+        workflow_id=instance.workflow_id,
+        seq=seq,
+        stage=0,
+        kind=StageKind.DELAY,
+        status=StageStatus.SUCCEEDED,
+        instance_status=InstanceStatus.RUNNING,
+        at=instance.created_at,
+    )
+
+
+async def in_batches(calls: Sequence[Callable[[], Awaitable[object]]]) -> float:
+    """Run every call with up to IN_FLIGHT in flight; return the elapsed seconds."""
+    started = time.perf_counter()
+    for start in range(0, len(calls), IN_FLIGHT):
+        await asyncio.gather(*(call() for call in calls[start : start + IN_FLIGHT]))
+    return time.perf_counter() - started
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def bench(name: str, store: Store, n: int) -> None:
+    instances = [make_instance(i) for i in range(n)]
+    inserts = [lambda i=i: store.insert_instance(i, [make_transition(i, 1)]) for i in instances]
+    elapsed = await in_batches(inserts)
+    print(f"{name}: {n} inserts in {elapsed:.2f} s = {n / elapsed:,.0f} inserts/s")
+
+    saved = random.sample(instances, max(1, n // 10))
+    saves = [
+        lambda i=i: store.save_instance(
+            i.model_copy(update={"wake_at": None}), expected_version=0, transitions=[make_transition(i, 2)]
+        )
+        for i in saved
+    ]
+    elapsed = await in_batches(saves)
+    print(f"{name}: {len(saved)} save_instance in {elapsed:.2f} s = {len(saved) / elapsed:,.0f} saves/s")
+
+    latencies: list[float] = []
+    for _ in range(PAGES):
+        anchor = random.choice(instances)
+        direction = random.choice([Direction.OLDER, Direction.NEWER])
+        request = PageRequest(PAGE_SIZE, Cursor(anchor.created_at, anchor.id, direction, PAGE_SIZE))
+        started = time.perf_counter()
+        page = await store.list_instances(request)
+        latencies.append((time.perf_counter() - started) * 1000)
+        assert len(page.items) <= PAGE_SIZE
+    print(
+        f"{name}: {PAGES} pages of {PAGE_SIZE} at random cursors: "
+        f"p50 {statistics.median(latencies):.2f} ms, p99 {percentile(latencies, 0.99):.2f} ms"
+    )
+
+    started = time.perf_counter()
+    counts = await store.count_instances()
+    due = await store.due_instances(T0 + timedelta(days=1), 100)
+    took = (time.perf_counter() - started) * 1000
+    total = sum(counts.values())
+    print(f"{name}: count_instances ({total}) + due_instances ({len(due)}) in {took:.1f} ms")
+
+
+@asynccontextmanager
+async def sqlite_store() -> AsyncIterator[Store]:
+    from flowql.storage.sqlite import SqliteStore
+
+    with tempfile.TemporaryDirectory() as folder:
+        store = SqliteStore(str(Path(folder) / "bench.db"))
+        await store.open()
+        try:
+            yield store
+        finally:
+            await store.close()
+
+
+@asynccontextmanager
+async def mongo_store() -> AsyncIterator[Store]:
+    from tests.support.mongo import open_mongo_store
+
+    async with open_mongo_store() as store:
+        yield store
+
+
+async def main(n: int, backends: list[str]) -> None:
+    for backend in backends:
+        opener = sqlite_store if backend == "sqlite" else mongo_store
+        try:
+            async with opener() as store:
+                await bench(backend, store, n)
+        except ImportError as error:
+            print(f"{backend}: skipped ({error})")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--n", type=int, default=100_000, help="instances to insert")
+    parser.add_argument("--backend", choices=["sqlite", "mongo", "all"], default="all")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    random.seed(args.seed)
+    asyncio.run(main(args.n, ["sqlite", "mongo"] if args.backend == "all" else [args.backend]))
