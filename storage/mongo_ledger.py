@@ -97,6 +97,11 @@ class MongoLedger:
 
     # --- postings -----------------------------------------------------------------------
     async def post(self, posting: Posting, allow_overdraft: bool) -> Posting:
+        if posting.amount < 0:  # would credit the source; refused before anything is written
+            applied = await self._postings.find_one({"_id": posting.reference, "state": APPLIED})
+            if applied is not None:
+                return _posting(applied)
+            raise validation(f"amount: must not be negative, got {posting.amount}", field="amount")
         claimed = await self._claim(posting, allow_overdraft)
         return claimed if isinstance(claimed, Posting) else await self._apply(claimed)
 
