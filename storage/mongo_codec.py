@@ -12,8 +12,9 @@ JSON a user can send storable:
   refuse such names; later ones store them but cannot query or `$set` through them). The
   empty key becomes `%`. Since every `%` of a user's key is escaped, `%int` can only be the
   marker above.
-- Datetimes are BSON dates (UTC, milliseconds) and come back as aware UTC datetimes, whether
-  the driver returns them aware (`tz_aware=True`) or naive (mongomock's aggregate).
+- Datetimes are BSON dates (UTC, milliseconds) and come back as aware datetimes in
+  `datetime.UTC`, whether the driver returns them naive (a client without `tz_aware=True`),
+  with bson's `utc` or with mongomock's own `FixedOffset`.
 - Enums are stored as their values.
 """
 

@@ -39,6 +39,6 @@ def test_any_json_round_trips_through_bson(value: dict[str, Any]) -> None:
 
 def test_times_are_stored_as_utc_milliseconds_and_read_back_aware() -> None:
     moment = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=timezone(timedelta(hours=-7)))
-    stored = bson.decode(bson.encode({"t": encode(moment)}))["t"]  # naive UTC, as mongomock's aggregate
+    stored = bson.decode(bson.encode({"t": encode(moment)}))["t"]  # naive UTC: a client without tz_aware
     assert decode(stored) == datetime(2026, 1, 2, 10, 4, 5, 678000, tzinfo=UTC)
     assert decode(stored).tzinfo is UTC
