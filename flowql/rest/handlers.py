@@ -20,7 +20,16 @@ from flowql.engine.runtime import Engine
 
 from . import serialize
 from .cursors import ListRequest
-from .parse import json_object, optional_str, path_int, query_bool, required_str, string_map, strings
+from .parse import (
+    document_object,
+    json_object,
+    optional_str,
+    path_int,
+    query_bool,
+    required_str,
+    string_map,
+    strings,
+)
 
 T = TypeVar("T")
 JSON = dict[str, Any]
@@ -71,7 +80,7 @@ class Handlers(ABC):
         return await self.render_list(query, self.orchestration.list_workflows, to_json)
 
     async def create_workflow(self, request: web.Request) -> web.Response:
-        body = await json_object(request)
+        body = await document_object(request)
         created = await self.orchestration.create_workflow(
             name=optional_str(body, "name"), stages=body.get("stages")
         )

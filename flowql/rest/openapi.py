@@ -79,7 +79,7 @@ def _operation(op: Operation, prefix: str) -> dict[str, Any]:
     if op.request is not None:
         entry["requestBody"] = {
             "required": op.request != "RunWorkflowRequest",
-            "content": {"application/json": {"schema": _ref(prefix + op.request)}},
+            "content": {media: {"schema": _ref(prefix + op.request)} for media in op.media_types},
         }
     return entry
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import yaml
 from aiohttp import web
 
 from flowql.engine.errors import validation
+
+YAML = "text/vnd.yaml"
 
 
 async def json_body(request: web.Request) -> Any:
@@ -16,9 +19,44 @@ async def json_body(request: web.Request) -> Any:
     if not raw.strip():
         return ...
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        return json.loads(raw, parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise validation(f"body: malformed JSON ({error})", field="body") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+class _YamlLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, with timestamps left as strings (as they are in JSON) and
+    without aliases (an alias bomb would expand exponentially once written as JSON)."""
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.YAMLError("aliases are not accepted")
+        return super().compose_node(parent, index)
+
+
+_YamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+async def document_object(request: web.Request) -> dict[str, Any]:
+    """A JSON object, or a YAML mapping when the body is `text/vnd.yaml` (as Formance
+    accepts for workflows); YAML is brought to what the same JSON would be."""
+    if request.content_type != YAML:
+        return await json_object(request)
+    try:
+        loaded = yaml.load(await request.read(), Loader=_YamlLoader)  # a SafeLoader
+        body = json.loads(json.dumps(loaded, allow_nan=False))
+    except (yaml.YAMLError, TypeError, ValueError, RecursionError) as error:
+        raise validation(f"body: malformed YAML ({error})", field="body") from None
+    if not isinstance(body, dict):
+        raise validation("body: must be a mapping", field="body")
+    return body
 
 
 async def json_object(request: web.Request, *, required: bool = True) -> dict[str, Any]:
@@ -90,6 +128,8 @@ def path_int(request: web.Request, name: str) -> int:
 
 
 __all__ = [
+    "YAML",
+    "document_object",
     "json_body",
     "json_object",
     "optional_str",

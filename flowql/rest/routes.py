@@ -13,9 +13,11 @@ from typing import Any, Final, Literal, cast
 from aiohttp.typedefs import Handler
 
 from .handlers import Handlers
+from .parse import YAML
 
 Version = Literal[1, 2]
 
+JSON: Final = "application/json"
 READ: Final = "orchestration:read"
 WRITE: Final = "orchestration:write"
 
@@ -45,6 +47,8 @@ class Operation:
     query: tuple[Param, ...]
     creates: tuple[str, ...] = ()
     """Path parameters of other operations that `data.id` of this one's response fills."""
+    media_types: tuple[str, ...] = (JSON,)
+    """Media types of the request body."""
 
     @property
     def scope(self) -> str:
@@ -79,6 +83,7 @@ class _Row:
     paged: bool = False
     v2_only: bool = False
     creates: tuple[str, ...] = ()
+    media_types: tuple[str, ...] = (JSON,)
 
 
 _TABLE: Final = (
@@ -97,7 +102,8 @@ _TABLE: Final = (
     _Row("GET", "/workflows", "listWorkflows", "List registered workflows", "list_workflows", 200,
          "ListWorkflowsResponse", paged=True),
     _Row("POST", "/workflows", "createWorkflow", "Create workflow", "create_workflow", 201,
-         "CreateWorkflowResponse", request="CreateWorkflowRequest", creates=("flowId", "workflowID")),
+         "CreateWorkflowResponse", request="CreateWorkflowRequest", creates=("flowId", "workflowID"),
+         media_types=(JSON, YAML)),
     _Row("GET", "/workflows/{flowId}", "getWorkflow", "Get a flow by id", "get_workflow", 200,
          "GetWorkflowResponse"),
     _Row("DELETE", "/workflows/{flowId}", "deleteWorkflow", "Delete a flow by id", "delete_workflow", 204),
@@ -141,6 +147,7 @@ def operations(handlers: Handlers, version: Version) -> list[Operation]:
             request=row.request,
             query=(*PAGING, *row.query) if row.paged and version == 2 else row.query,
             creates=row.creates,
+            media_types=row.media_types,
         )
         for row in _TABLE
         if version == 2 or not row.v2_only

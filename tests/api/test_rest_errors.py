@@ -38,6 +38,8 @@ def assert_error(response: httpx.Response, status: int, code: str) -> str:
         ("POST", "/workflows", b""),
         ("POST", "/workflows", b'{"stages": [], "name": 3}'),
         ("POST", "/workflows", b"\xff\xfe"),
+        ("POST", "/workflows", b'{"stages": NaN}'),
+        ("POST", "/workflows", b"[" * 50_000),
         ("POST", "/triggers", b"{not json"),
         ("POST", "/triggers", b'{"event": "x"}'),
     ],
@@ -87,3 +89,19 @@ def test_unexpected_failures_are_internal_without_details(
     for prefix in PREFIXES:
         message = assert_error(call(rest_server, "GET", f"{prefix}/workflows/x"), 500, "INTERNAL")
         assert "secret" not in message
+
+
+@pytest.mark.parametrize("prefix", PREFIXES)
+def test_workflows_may_be_yaml(rest_server: RestServer, prefix: str) -> None:
+    """Formance accepts `text/vnd.yaml` for workflows; timestamps stay strings as in JSON."""
+    yaml_headers = {"Content-Type": "text/vnd.yaml"}
+    document = b"name: later\nstages:\n  - delay:\n      until: 2030-01-01T00:00:00Z\n"
+    created = call(rest_server, "POST", f"{prefix}/workflows", content=document, headers=yaml_headers)
+    assert created.status_code == 201, created.text
+    assert created.json()["data"]["config"] == {
+        "name": "later",
+        "stages": [{"delay": {"until": "2030-01-01T00:00:00Z"}}],
+    }
+    for bad in (b"stages: [", b"- a list", b"a: &x [1]\nb: *x\nstages: []", b"stages: [.nan]"):
+        response = call(rest_server, "POST", f"{prefix}/workflows", content=bad, headers=yaml_headers)
+        assert_error(response, 400, "VALIDATION")
