@@ -151,6 +151,21 @@ async def test_a_refusal_cut_short_stays_a_refusal_and_the_reference_usable(
     assert (await balance(mongo, "users:1"), await balance(mongo, "users:2")) == (0, 10)
 
 
+async def test_recovery_racing_a_replayed_post_moves_money_once(mongo: MongoStore, crash_at: Any) -> None:
+    await mongo.post(posting("fund", "world", "users:1", 50))
+    crash_at(DEBITED)
+    with pytest.raises(Crash):
+        await mongo.post(posting("p", "users:1", "users:2", 20))
+    faults.disarm()
+    await asyncio.gather(
+        mongo.recover_postings(),
+        mongo.post(posting("p", "users:1", "users:2", 20)),
+        mongo.recover_postings(),
+    )
+    assert (await balance(mongo, "users:1"), await balance(mongo, "users:2")) == (30, 20)
+    assert [p.reference for p in await mongo.list_postings()] == ["fund", "p"]
+
+
 async def test_concurrent_posts_of_one_reference_move_money_once(mongo: MongoStore) -> None:
     await mongo.post(posting("fund", "world", "users:1", 50))
     results = await asyncio.gather(*[mongo.post(posting("same", "users:1", "users:2", 20)) for _ in range(8)])
@@ -248,3 +263,18 @@ async def test_open_creates_every_index(mongo: MongoStore) -> None:
                 assert info[name].get("unique") is True
     occurrences = (await mongo.database[names.OCCURRENCES].index_information())["once_per_event"]
     assert occurrences["partialFilterExpression"] == {"event_id": {"$type": "string"}}
+
+
+# --- connection -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("uri", "database"),
+    [("mongodb://localhost:1/orchestration", "orchestration"), ("mongodb://localhost:1", "flowql")],
+)
+async def test_from_uri_uses_the_database_the_uri_names(uri: str, database: str) -> None:
+    store = MongoStore.from_uri(uri)  # the client connects lazily: no server is needed here
+    try:
+        assert store.database.name == database
+    finally:
+        await store.close()
