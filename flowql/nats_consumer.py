@@ -48,7 +48,7 @@ class Malformed(ValueError):
 
 class NatsEventConsumer:
     """`start()` connects, ensures the stream and the durable consumer, and begins pulling;
-    `stop()` finishes the message in flight, hands the rest of its batch back, and closes."""
+    `stop()` finishes the messages in flight, hands the rest of the batch back, and closes."""
 
     def __init__(
         self,
@@ -60,6 +60,7 @@ class NatsEventConsumer:
         stream: str = DEFAULT_STREAM,
         durable: str = DEFAULT_DURABLE,
         batch: int = 64,
+        concurrency: int = 64,
         ack_wait: float = 30.0,
         fetch_timeout: float = 1.0,
     ) -> None:
@@ -70,6 +71,7 @@ class NatsEventConsumer:
         self.metrics = metrics or Metrics()
         self._triggers = triggers
         self._batch = batch
+        self._concurrency = concurrency
         self._ack_wait = ack_wait
         self._fetch_timeout = fetch_timeout
         self._nc: Client | None = None
@@ -139,20 +141,42 @@ class NatsEventConsumer:
         return stream
 
     async def _run(self, subscription: JetStreamContext.PullSubscription) -> None:
-        while not self._stopping.is_set():
+        """Fetch while earlier messages are still being handled: up to `concurrency` at once,
+        each acked on its own. Dispatch is idempotent per event, so their order may vary."""
+        slots = asyncio.Semaphore(self._concurrency)
+        in_flight: set[asyncio.Task[None]] = set()
+
+        async def handle(message: Msg) -> None:
             try:
-                messages = await subscription.fetch(self._batch, timeout=self._fetch_timeout)
-            except (nats.errors.TimeoutError, TimeoutError):
-                continue
-            except Exception:  # disconnected: nats-py reconnects, we poll again
-                log.warning("NATS fetch failed", exc_info=True)
-                await self._pause(1.0)
-                continue
-            for index, message in enumerate(messages):
-                if self._stopping.is_set():
-                    await self._hand_back(messages[index:])
-                    break
                 await self._handle(message)
+            finally:
+                slots.release()
+
+        try:
+            while not self._stopping.is_set():
+                try:
+                    messages = await subscription.fetch(self._batch, timeout=self._fetch_timeout)
+                except (nats.errors.TimeoutError, TimeoutError):
+                    continue
+                except Exception:  # disconnected: nats-py reconnects, we poll again
+                    log.warning("NATS fetch failed", exc_info=True)
+                    await self._pause(1.0)
+                    continue
+                for index, message in enumerate(messages):
+                    await slots.acquire()
+                    if self._stopping.is_set():
+                        slots.release()
+                        await self._hand_back(messages[index:])
+                        break
+                    task = asyncio.create_task(handle(message))
+                    in_flight.add(task)
+                    task.add_done_callback(in_flight.discard)
+            await asyncio.gather(*in_flight)
+        except asyncio.CancelledError:  # abrupt stop: unacked messages come back after ack_wait
+            for task in in_flight:
+                task.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
+            raise
 
     async def _handle(self, message: Msg) -> None:
         try:

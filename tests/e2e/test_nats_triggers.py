@@ -174,7 +174,8 @@ async def test_malformed_messages_are_acked_counted_and_skipped(setup: Setup) ->
 
 
 class CrashAfterStore(TriggerService):
-    """Fails after the occurrences are stored, before the ack: the worst moment."""
+    """Fails after the occurrences are stored, before the ack: the worst moment. Slowed
+    down so that the burst is still in flight when the test stops the consumer."""
 
     def __init__(self, engine: Engine, crash_on: set[str]) -> None:
         super().__init__(engine.store, engine.orchestration)
@@ -183,6 +184,7 @@ class CrashAfterStore(TriggerService):
 
     async def publish(self, event: EventMessage) -> list[TriggerOccurrence]:
         occurrences = await super().publish(event)
+        await asyncio.sleep(0.005)
         if event.id in self.crash_on:
             self.crash_on.discard(event.id)
             self.crashed += 1
@@ -193,7 +195,7 @@ class CrashAfterStore(TriggerService):
 async def test_restarts_mid_burst_lose_nothing_and_dispatch_nothing_twice(setup: Setup) -> None:
     total = 300
     crashing = CrashAfterStore(setup.engine, {f"burst-{n}" for n in range(0, total, 37)})
-    first = setup.consumer(crashing, batch=16, ack_wait=1.0)
+    first = setup.consumer(crashing, batch=16, concurrency=4, ack_wait=1.0)
     await first.start()
     for n in range(total):
         # two thirds carry a message id; the rest are identified by their stream sequence
@@ -203,11 +205,13 @@ async def test_restarts_mid_burst_lose_nothing_and_dispatch_nothing_twice(setup:
         return len(await setup.occurrences()) >= 60
 
     await eventually(some_done)
+    assert len(await setup.occurrences()) < total - 50
     await first.stop()  # graceful: the message in flight finishes, the batch is handed back
 
-    second = setup.consumer(crashing, batch=16, ack_wait=1.0)
+    second = setup.consumer(crashing, batch=16, concurrency=4, ack_wait=1.0)
     await second.start()
     await eventually(lambda: _count_at_least(setup, 150))
+    assert len(await setup.occurrences()) < total - 50
     await second.stop(grace=0)  # abrupt: in-flight work is cancelled, never acked
 
     third = setup.consumer(batch=16, ack_wait=1.0)
