@@ -52,11 +52,11 @@ class RestServer:
         return SDK(server_url=self.url, client=httpx.Client(headers=headers, timeout=15.0))
 
 
-def flowql_app() -> web.Application:
+def flowql_app(run_timeout: float = 5.0) -> web.Application:
     """The real application (`flowql serve`'s), on an in-memory SQLite store."""
     return create_app(
-        Config(store="sqlite:///:memory:"),
-        engine_config=EngineConfig(retry=FAST_RETRY, run_timeout=5.0),
+        Config(store="sqlite:///:memory:", run_timeout=run_timeout),
+        engine_config=EngineConfig(retry=FAST_RETRY, run_timeout=run_timeout),
     )
 
 
