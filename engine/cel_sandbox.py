@@ -39,6 +39,7 @@ class _Worker:
     async def spawn(cls) -> _Worker:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
+            "-P",  # no cwd on sys.path: a local `flowql/` folder must not shadow the package
             "-m",
             __name__,
             str(MEMORY_LIMIT),
