@@ -120,20 +120,7 @@ class SqliteStore:
         doc = saved.model_dump_json()
 
         def work(c: sqlite3.Connection) -> Instance:
-            cursor = c.execute(
-                f"UPDATE {INSTANCES} SET running = ?, status = ?, version = ?, wake_at = ?, doc = ? "
-                "WHERE id = ? AND version = ?",
-                (
-                    int(not saved.terminated),
-                    saved.status.value,
-                    saved.version,
-                    records.optional_iso(saved.wake_at),
-                    doc,
-                    saved.id,
-                    expected_version,
-                ),
-            )
-            if cursor.rowcount != 1:
+            if not records.update_instance(c, saved, doc, expected_version):
                 raise VersionConflict("instance", saved.id)
             records.insert_transitions(c, transitions)
             return saved

@@ -14,7 +14,7 @@ from flowql.engine.errors import conflict
 from flowql.engine.models import Instance, Transition, Trigger, TriggerOccurrence, Workflow
 from flowql.engine.pagination import Direction, Page, PageRequest, make_page
 
-from .names import TRANSITIONS
+from .names import INSTANCES, TRANSITIONS
 from .sqlite_schema import DDL, PRAGMAS, VERSION
 
 MAX_IN = 500
@@ -100,3 +100,35 @@ def insert_transitions(c: sqlite3.Connection, transitions: Sequence[Transition])
         seqs = ", ".join(str(t.seq) for t in transitions)
         instance_id = transitions[0].instance_id
         raise conflict(f"transitions {seqs} of instance {instance_id!r} are already stored") from None
+
+
+_KEEP_INDEXED = (
+    f"UPDATE {INSTANCES} SET version = ?, doc = ? "
+    "WHERE id = ? AND version = ? AND running = ? AND status = ? AND wake_at IS ?"
+)
+_SET_TIMER = (
+    f"UPDATE {INSTANCES} SET version = ?, doc = ?, wake_at = ? "
+    "WHERE id = ? AND version = ? AND running = ? AND status = ?"
+)
+_SET_ALL = (
+    f"UPDATE {INSTANCES} SET version = ?, doc = ?, wake_at = ?, running = ?, status = ? "
+    "WHERE id = ? AND version = ?"
+)
+
+
+def update_instance(c: sqlite3.Connection, saved: Instance, doc: str, expected_version: int) -> bool:
+    """Compare-and-set of one instance row; False when its version is not `expected_version`.
+
+    Naming a column in an UPDATE's SET rewrites every index on it even when the value is
+    unchanged: setting `running`, `status` and `wake_at` costs about four times setting the
+    document alone. Most saves change no indexed column and some only the timer, so the
+    narrowest statement is tried first, guarded by the columns it leaves alone; a miss costs
+    one primary-key probe.
+    """
+    running, status, wake_at = int(not saved.terminated), saved.status.value, optional_iso(saved.wake_at)
+    key = (saved.id, expected_version)
+    if c.execute(_KEEP_INDEXED, (saved.version, doc, *key, running, status, wake_at)).rowcount == 1:
+        return True
+    if c.execute(_SET_TIMER, (saved.version, doc, wake_at, *key, running, status)).rowcount == 1:
+        return True
+    return c.execute(_SET_ALL, (saved.version, doc, wake_at, running, status, *key)).rowcount == 1
