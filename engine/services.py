@@ -26,6 +26,7 @@ from .store import Store
 
 MAX_STAGES = 1000
 MAX_VARIABLES = 1000
+LIVE_WORKFLOW_CACHE = 10_000
 
 
 class Orchestration:
@@ -34,6 +35,8 @@ class Orchestration:
         self._executor = executor
         self._bus = bus
         self.run_timeout = run_timeout
+        self._live: dict[str, Workflow] = {}
+        """Workflows not deleted, by id: immutable, so cached; this process deletes them."""
 
     # --- workflows ----------------------------------------------------------------------
     async def create_workflow(self, *, name: str | None, stages: object) -> Workflow:
@@ -51,9 +54,12 @@ class Orchestration:
         return workflow
 
     async def get_workflow(self, workflow_id: str) -> Workflow:
-        workflow = await self._store.get_workflow(workflow_id)
+        workflow = self._live.get(workflow_id) or await self._store.get_workflow(workflow_id)
         if workflow is None or workflow.deleted_at is not None:
             raise not_found("workflow", workflow_id)
+        if len(self._live) >= LIVE_WORKFLOW_CACHE:
+            self._live.clear()
+        self._live[workflow_id] = workflow
         return workflow
 
     async def load_workflows(self, workflow_ids: Sequence[str]) -> list[Workflow | None]:
@@ -65,6 +71,7 @@ class Orchestration:
         return await self._store.list_workflows(page)
 
     async def delete_workflow(self, workflow_id: str) -> None:
+        self._live.pop(workflow_id, None)
         if not await self._store.delete_workflow(workflow_id, utc_now()):
             raise not_found("workflow", workflow_id)
 

@@ -246,9 +246,21 @@ def from_pydantic(error: ValidationError, *, prefix: str) -> FlowqlError:
     return validation(f"{field}: {message}", field=field)
 
 
+def has_templates(raw: Any) -> bool:
+    if isinstance(raw, str):
+        return "${" in raw
+    if isinstance(raw, dict):
+        return any(has_templates(v) for v in raw.values())
+    if isinstance(raw, list):
+        return any(has_templates(v) for v in raw)
+    return False
+
+
 def interpolate(raw: Any, variables: dict[str, str], *, path: str = "") -> Any:
     """Replace `${name}` in every string of a raw stage; a missing variable is an error."""
     if isinstance(raw, str):
+        if "${" not in raw:
+            return raw
 
         def substitute(match: re.Match[str]) -> str:
             name = match.group(1)

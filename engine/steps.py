@@ -24,8 +24,10 @@ from .stages import (
     DelaySpec,
     SendSpec,
     StageKind,
+    StageSpec,
     UpdateSpec,
     WaitEventSpec,
+    has_templates,
     interpolate,
     parse_stage,
 )
@@ -76,11 +78,25 @@ def _fail(draft: Draft, error: str) -> Move:
     return Move.BLOCK
 
 
-def _spec(draft: Draft, workflow: Workflow) -> Any:
+_STATIC_SPECS: dict[tuple[str, int], StageSpec] = {}
+"""Parsed specs of stages without `${}`: the same for every instance, parsed once."""
+_STATIC_SPECS_MAX = 10_000
+
+
+def _spec(draft: Draft, workflow: Workflow) -> StageSpec:
     index = draft.stage.stage
+    cached = _STATIC_SPECS.get((workflow.id, index))
+    if cached is not None:
+        return cached
     path = f"stages[{index}]"
-    raw = interpolate(workflow.config.stages[index], draft.instance.variables, path=path)
-    return parse_stage(raw, path=path)[1]
+    raw = workflow.config.stages[index]
+    if has_templates(raw):
+        return parse_stage(interpolate(raw, draft.instance.variables, path=path), path=path)[1]
+    spec = parse_stage(raw, path=path)[1]
+    if len(_STATIC_SPECS) >= _STATIC_SPECS_MAX:
+        _STATIC_SPECS.clear()
+    _STATIC_SPECS[(workflow.id, index)] = spec
+    return spec
 
 
 async def _run(draft: Draft, workflow: Workflow, deps: StepDeps) -> Move:
