@@ -10,6 +10,10 @@ sequences; the creation time keeps old ids from shadowing new events).
 A malformed message (not JSON, not an object, no `type`, a payload too large) is acked,
 logged and counted: retrying could never fix it. Any other failure naks it with a growing
 delay, so an outage of the store redelivers rather than drops.
+
+The durable consumer is created on first start with `deliver="all"` (default): a stream
+that already held events dispatches its history once; `deliver="new"` starts at the end.
+Later starts resume where the durable consumer stopped, whatever this option says.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from typing import Any
+from typing import Any, Literal
 
 import nats
 import nats.errors
@@ -63,6 +67,7 @@ class NatsEventConsumer:
         concurrency: int = 64,
         ack_wait: float = 30.0,
         fetch_timeout: float = 1.0,
+        deliver: Literal["all", "new"] = "all",
     ) -> None:
         self.url = url
         self.subject = subject
@@ -74,6 +79,7 @@ class NatsEventConsumer:
         self._concurrency = concurrency
         self._ack_wait = ack_wait
         self._fetch_timeout = fetch_timeout
+        self._deliver = DeliverPolicy.ALL if deliver == "all" else DeliverPolicy.NEW
         self._nc: Client | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -98,7 +104,7 @@ class NatsEventConsumer:
                 stream=stream,
                 config=ConsumerConfig(
                     ack_policy=AckPolicy.EXPLICIT,
-                    deliver_policy=DeliverPolicy.ALL,
+                    deliver_policy=self._deliver,
                     ack_wait=self._ack_wait,
                     filter_subject=self.subject,
                 ),
