@@ -99,12 +99,14 @@ def string_map(body: dict[str, Any], key: str) -> dict[str, str]:
 
 
 _TRUE = frozenset({"true", "1"})
-_FALSE = frozenset({"false", "0", ""})
+_FALSE = frozenset({"false", "0"})
 
 
 def query_bool(request: web.Request, name: str) -> bool:
-    """`true`/`1` or `false`/`0` (any case), absent is false; anything else is VALIDATION."""
-    text = request.query.get(name, "").strip().lower()
+    """`true`/`1` or `false`/`0` (any case); absent is false, anything else VALIDATION."""
+    if name not in request.query:
+        return False
+    text = request.query[name].strip().lower()
     if text not in _TRUE | _FALSE:
         raise validation(f"{name}: must be true or false, got {text!r}", field=name)
     return text in _TRUE
@@ -112,12 +114,11 @@ def query_bool(request: web.Request, name: str) -> bool:
 
 def query_int(request: web.Request, name: str) -> int | None:
     text = request.query.get(name)
-    if text is None or text == "":
+    if text is None:
         return None
-    try:
-        return int(text)
-    except ValueError:
-        raise validation(f"{name}: must be an integer, got {text!r}", field=name) from None
+    if not text.isascii() or not text.strip().lstrip("-").isdigit():
+        raise validation(f"{name}: must be an integer, got {text!r}", field=name)
+    return int(text)
 
 
 def path_int(request: web.Request, name: str) -> int:

@@ -106,6 +106,32 @@ STAGE: Final[Schema] = {
 }
 
 
+_SHORT: Final[Schema] = {"type": ["string", "null"], "maxLength": 256}
+_EXPRESSION: Final[Schema] = {
+    "type": "string",
+    "maxLength": 4096,
+    "description": "A CEL expression over `event`.",
+}
+TRIGGER_DATA: Final[Schema] = obj(
+    {
+        "event": {"type": "string", "pattern": r"\S", "maxLength": 256},
+        "workflowID": {"type": "string", "minLength": 1},
+    },
+    {
+        "name": _SHORT,
+        "version": _SHORT,
+        "filter": _EXPRESSION | {"type": ["string", "null"], "description": "Blank: every event matches."},
+        "vars": {
+            "type": ["object", "null"],
+            "maxProperties": 100,
+            "propertyNames": {"minLength": 1},
+            "additionalProperties": _EXPRESSION | {"pattern": r"\S"},
+        },
+    },
+)
+"""What `createTrigger` accepts; expressions must also compile (VALIDATION with the position)."""
+
+
 def components(v2: bool) -> dict[str, Schema]:
     """Every component schema of one version's document, named as Formance names them."""
     p = "V2" if v2 else ""
@@ -190,10 +216,7 @@ def components(v2: bool) -> dict[str, Schema]:
                 "nextExecution": TIME,
             },
         ),
-        "TriggerData": obj(
-            {"event": {"type": "string", "minLength": 1}, "workflowID": {"type": "string", "minLength": 1}},
-            {name: schema | {"type": [schema["type"], "null"]} for name, schema in trigger_fields.items()},
-        ),
+        "TriggerData": TRIGGER_DATA,
         "Trigger": obj(
             {"id": STRING, "event": STRING, "workflowID": STRING, "createdAt": TIME}, trigger_fields
         ),
