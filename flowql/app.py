@@ -17,10 +17,10 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from flowql import rest
 from flowql.engine.runtime import Engine, EngineConfig
 from flowql.engine.store import Store
 from flowql.resolvers import create_schema
+from flowql.rest import setup_rest
 from flowql.schema import ApiLimits
 
 from .auth import Authenticator, ScopeCheck
@@ -67,10 +67,11 @@ def create_app(
         max_aliases=config.max_aliases,
         run_wait_timeout=config.run_timeout,
     )
+    authenticator = Authenticator(config.auth_tokens)
     view = FlowqlView(
         create_schema(limits, extensions=[ScopeCheck]),
         engine=engine,
-        authenticator=Authenticator(config.auth_tokens),
+        authenticator=authenticator,
         metrics=metrics,
         settings=ViewSettings(
             limits=limits, store_name=store_kind(config.store), heartbeat=config.ws_heartbeat
@@ -84,9 +85,7 @@ def create_app(
     app.router.add_get("/healthz", _healthz, name="healthz")
     app.router.add_get("/readyz", _readyz, name="readyz")
     app.router.add_get("/metrics", _metrics, name="metrics")
-    setup_rest = getattr(rest, "setup_rest", None)
-    if setup_rest is not None:
-        setup_rest(app, engine)
+    setup_rest(app, engine, authenticator=authenticator if authenticator.enabled else None)
     setup_status_page(app)
     app.cleanup_ctx.append(_lifecycle)
     app.on_shutdown.append(_on_shutdown)
@@ -116,7 +115,9 @@ async def _start_nats(state: AppState) -> Any:
     from flowql.nats_consumer import NatsEventConsumer
 
     assert state.config.nats_url is not None
-    consumer = NatsEventConsumer(state.config.nats_url, state.config.nats_subject, state.engine.triggers)
+    consumer = NatsEventConsumer(
+        state.config.nats_url, state.config.nats_subject, state.engine.triggers, metrics=state.metrics
+    )
     await consumer.start()
     return consumer
 

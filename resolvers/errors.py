@@ -17,6 +17,7 @@ from typing import Any
 
 import strawberry
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionContext
 
 from flowql.engine.errors import ErrorCode, FlowqlError
@@ -35,9 +36,26 @@ def _original(error: GraphQLError) -> BaseException | None:
     return original
 
 
+# Strawberry's own exceptions about the client's document (wrong operation type for the
+# transport, unknown operation name): client errors, not server faults.
+_CLIENT_MISTAKES = (InvalidOperationTypeError, CannotGetOperationTypeError)
+
+
 def _is_internal(error: GraphQLError) -> bool:
     original = _original(error)
-    return original is not None and not isinstance(original, FlowqlError | GraphQLError)
+    return original is not None and not isinstance(original, (FlowqlError, GraphQLError, *_CLIENT_MISTAKES))
+
+
+def _client_message(error: GraphQLError, original: BaseException | None) -> str:
+    if isinstance(original, InvalidOperationTypeError):
+        kind = original.operation_type.value
+        return (
+            f"{kind} operations are not allowed here "
+            "(graphql-ws only runs subscriptions; use POST or graphql-transport-ws)"
+        )
+    if isinstance(original, CannotGetOperationTypeError):
+        return original.as_http_error_reason()
+    return error.message
 
 
 def client_error(error: GraphQLError) -> GraphQLError:
@@ -60,6 +78,7 @@ def client_error(error: GraphQLError) -> GraphQLError:
         message = INTERNAL_MESSAGE
     else:
         extensions.setdefault("code", ErrorCode.VALIDATION.value)
+        message = _client_message(error, original)
     return GraphQLError(
         message,
         nodes=error.nodes,
@@ -101,9 +120,15 @@ class ErrorMapping(SchemaExtension):
 
     def _map(self, result: object) -> None:
         errors = getattr(result, "errors", None)
-        if errors:
+        if not errors:
+            return
+        try:
             log_internal(errors, self.execution_context)
-            result.errors = [client_error(e) for e in errors]  # type: ignore[attr-defined]
+            mapped = [client_error(e) for e in errors]
+        except Exception:  # never let the mapping itself leak details or hang a stream
+            log.exception("error mapping failed")
+            mapped = [GraphQLError(INTERNAL_MESSAGE, extensions={"code": ErrorCode.INTERNAL.value})]
+        result.errors = mapped  # type: ignore[attr-defined]
 
     def on_operation(self) -> Iterator[None]:
         yield
