@@ -26,14 +26,18 @@ async def make_api(tmp_path: Any) -> AsyncIterator[ApiFactory]:
     servers: list[TestServer] = []
     sessions: list[aiohttp.ClientSession] = []
 
-    async def create(*, store: Store | None = None, token: str | None = None, **config: Any) -> Api:
+    async def create(
+        *, store: Store | None = None, token: str | None = None, queue_size: int = 1024, **config: Any
+    ) -> Api:
         config.setdefault("store", f"sqlite:///{tmp_path / f'api{len(servers)}.db'}")
         config.setdefault("run_timeout", 5.0)
         cfg = Config(**config)
         app = create_app(
             cfg,
             store=store if store is not None else SqliteStore(cfg.store.removeprefix("sqlite:///")),
-            engine_config=EngineConfig(retry=FAST_RETRY, run_timeout=cfg.run_timeout),
+            engine_config=EngineConfig(
+                retry=FAST_RETRY, run_timeout=cfg.run_timeout, subscriber_queue_size=queue_size
+            ),
         )
         server = TestServer(app, host="127.0.0.1")
         await server.start_server()

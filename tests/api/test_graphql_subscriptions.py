@@ -10,6 +10,7 @@ from gql import gql
 from gql.transport.exceptions import TransportQueryError
 
 from tests.api.client import LEGACY_WS, TRANSPORT_WS, Api, collect
+from tests.api.conftest import ApiFactory
 from tests.api.flows import (
     INSTANCE_UPDATED,
     TRANSITIONS,
@@ -160,3 +161,23 @@ async def _until(api: Api, instance_id: str, predicate: Any, timeout: float = 5.
             return data
         assert asyncio.get_running_loop().time() < deadline, f"condition not reached: {data}"
         await asyncio.sleep(0.02)
+
+
+async def test_slow_workflow_subscriber_is_closed_with_a_reason(make_api: ApiFactory, protocol: str) -> None:
+    """Policy: a live-only subscriber more than its queue behind is closed with CONFLICT and
+    resubscribes; instance subscriptions heal the gap from the store instead."""
+    api = await make_api(queue_size=4)
+    workflow = await create_workflow(api, [send_stage(1)])
+    instance = await run(api, workflow, wait=True)
+    stored = await api.engine.orchestration.transitions(instance["id"])
+    async with api.ws(protocol) as session:
+        task = asyncio.create_task(collect(session, WORKFLOW_TRANSITIONS, {"id": workflow}))
+        while api.engine.bus.subscription_count == 0:
+            await asyncio.sleep(0.01)
+        for _ in range(10):  # a burst faster than the subscriber drains: same loop, no await
+            api.engine.bus.publish(stored[0])
+        with pytest.raises(TransportQueryError) as error:
+            await asyncio.wait_for(task, 5)
+    assert error.value.errors is not None
+    assert error.value.errors[0]["extensions"]["code"] == "CONFLICT"
+    assert "subscribe again" in error.value.errors[0]["message"]
