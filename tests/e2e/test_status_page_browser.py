@@ -7,6 +7,8 @@ reconnects, resubscribes and shows no transition twice), sends the event from th
 sees SUCCEEDED, cancels a second run, pages through instances, and checks the token goes
 out as a bearer header. A second test kills the server (SIGKILL) while the page watches an
 instance, starts it again on the same port and store, and expects the page to carry on.
+A third runs the server with auth on: UNAUTHENTICATED without a token, everything (queries
+and the live subscription) with the token typed into the page.
 """
 
 from __future__ import annotations
@@ -46,3 +48,11 @@ def test_status_page_reconnects_after_server_restart(tmp_path: Path) -> None:
 
         run_browser_script("status_page_restart", server.url, tmp_path, actions={"restart-server": restart})
     assert (ARTIFACTS / "status-after-restart.png").stat().st_size > 0
+
+
+def test_status_page_with_auth_on(tmp_path: Path) -> None:
+    skip_without_browser()
+    token = "e2e-secret:orchestration:read,orchestration:write"
+    with flowql_server(tmp_path, "--auth-token", token) as server:
+        run_browser_script("status_page_auth", server.url, tmp_path)
+    assert (ARTIFACTS / "status-auth.png").stat().st_size > 0

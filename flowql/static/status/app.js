@@ -211,6 +211,7 @@ function renderInstances() {
 // --- one instance, live ----------------------------------------------------------------
 
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
+const FINAL_CODES = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'VALIDATION']);
 /** The open instance: its latest known state, transitions seen (for dedupe) and subscriptions. */
 let view = { id: null };
 
@@ -245,8 +246,10 @@ function watch(id) {
   const onError = (err) => {
     if (view !== current) return;
     showError(err);
-    // A stream closed by the server (e.g. its queue overflowed) is resumed from the replay.
-    if (!TERMINAL.has(current.instance?.status)) setTimeout(() => view === current && watch(id), 1000);
+    // A stream closed by the server (e.g. its queue overflowed) is resumed from the replay;
+    // a refusal (bad token, unknown instance) waits for the user instead.
+    const refused = err.errors?.some((e) => FINAL_CODES.has(e.extensions?.code));
+    if (!refused && !TERMINAL.has(current.instance?.status)) setTimeout(() => view === current && watch(id), 1000);
   };
   current.stop.push(subscribe(S_TRANSITIONS, { instanceID: id }, {
     next: ({ stageTransitions: t }) => view === current && applyTransition(t),

@@ -25,6 +25,7 @@ export function cliArgs() {
 
 /** Run `body(page, context)` in a fresh headless browser; exit 1 with a screenshot on failure. */
 export async function withBrowser(artifacts, name, body) {
+  rmSync(join(artifacts, `${name}-failure.png`), { force: true }); // a stale one from an earlier run
   const profile = mkdtempSync(join(tmpdir(), 'flowql-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1280, height: 900 },

@@ -1,0 +1,35 @@
+// With auth on (`flowql serve --auth-token e2e-secret:...`): without a token the page shows
+// UNAUTHENTICATED; with the token typed in, queries (Bearer header) and the live
+// subscription (connectionParams) work, and the token survives a reload of the tab.
+// usage: node tests/e2e/browser/status_page_auth.mjs <baseURL> [artifactDir]
+import { join } from 'node:path';
+import { cliArgs, step, withBrowser } from './launch.mjs';
+
+const { baseURL, artifacts } = cliArgs();
+const T = { timeout: 20000 };
+
+await withBrowser(artifacts, 'status-auth', async (page) => {
+  const stageRow = (i, status) => page.locator(`#stage-table tr[data-stage="${i}"][data-status="${status}"]`);
+  await page.goto(`${baseURL}/`, { waitUntil: 'load' });
+  await page.locator('#toast', { hasText: 'UNAUTHENTICATED' }).waitFor(T);
+  step(`without a token: ${await page.locator('#toast').innerText()}`);
+
+  await page.fill('#token', 'e2e-secret');
+  await page.click('#token-form button[type=submit]');
+  await page.locator('#create-panel summary').click();
+  await page.fill('#create-form textarea[name=definition]', '- wait_event: {event: go}\n');
+  await page.click('#create-form button[type=submit]');
+  await page.waitForURL(/#\/workflow\//, T);
+  await page.click('#run-form button[type=submit]');
+  await page.waitForURL(/#\/instance\//, T);
+  await stageRow(0, 'WAITING').waitFor(T);
+  step('with the token: workflow created, instance WAITING seen live');
+
+  await page.reload({ waitUntil: 'load' }); // sessionStorage keeps the token for this tab
+  await stageRow(0, 'WAITING').waitFor(T);
+  await page.click('#event-form button[type=submit]'); // event name prefilled from the stage spec
+  await stageRow(0, 'SUCCEEDED').waitFor(T);
+  await page.locator('#instance-view .inst-status.succeeded').waitFor(T);
+  await page.screenshot({ path: join(artifacts, 'status-auth.png'), fullPage: true });
+  step(`screenshot ${join(artifacts, 'status-auth.png')}`);
+});
