@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -21,12 +21,9 @@ from formance_sdk_python.models import orchestration
 from formance_sdk_python.models.errors import SDKBaseError
 
 from flowql.app import STATE, create_app
-from flowql.config import Config
+from flowql.config import AuthToken, Config
 from flowql.engine.retry import RetryPolicy
 from flowql.engine.runtime import Engine, EngineConfig
-from flowql.rest import setup_rest
-from flowql.rest.auth import Authenticator
-from flowql.storage.sqlite import SqliteStore
 
 T = TypeVar("T")
 FAST_RETRY = RetryPolicy(max_attempts=3, initial_interval=0.01, max_interval=0.05)
@@ -52,38 +49,12 @@ class RestServer:
         return SDK(server_url=self.url, client=httpx.Client(headers=headers, timeout=15.0))
 
 
-def flowql_app(run_timeout: float = 5.0) -> web.Application:
+def flowql_app(run_timeout: float = 5.0, auth_tokens: tuple[AuthToken, ...] = ()) -> web.Application:
     """The real application (`flowql serve`'s), on an in-memory SQLite store."""
     return create_app(
-        Config(store="sqlite:///:memory:", run_timeout=run_timeout),
+        Config(store="sqlite:///:memory:", run_timeout=run_timeout, auth_tokens=auth_tokens),
         engine_config=EngineConfig(retry=FAST_RETRY, run_timeout=run_timeout),
     )
-
-
-def rest_only_app(authenticator: Authenticator | None = None) -> web.Application:
-    """Just the REST layer over an engine: for bearer auth, which `create_app` does not
-    hand to the REST layer yet."""
-    app = web.Application()
-    engine = Engine(SqliteStore(":memory:"), EngineConfig(retry=FAST_RETRY, run_timeout=5.0))
-    app[ENGINE] = engine
-    setup_rest(app, engine, authenticator=authenticator)
-
-    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        await engine.store.open()
-        await engine.start()
-        yield
-        await engine.stop()
-        await engine.store.close()
-
-    app.cleanup_ctx.append(lifecycle)
-    return app
-
-
-ENGINE = web.AppKey("tests.rest.engine", Engine)
-
-
-def _engine(app: web.Application) -> Engine:
-    return app[ENGINE] if ENGINE in app else app[STATE].engine
 
 
 @contextmanager
@@ -100,7 +71,7 @@ def serve(build: Callable[[], web.Application]) -> Iterator[RestServer]:
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         host, port = runner.addresses[0][:2]
-        return RestServer(url=f"http://{host}:{port}", engine=_engine(app), app=app, loop=loop)
+        return RestServer(url=f"http://{host}:{port}", engine=app[STATE].engine, app=app, loop=loop)
 
     thread = threading.Thread(target=loop.run_forever, name="rest-server", daemon=True)
     thread.start()

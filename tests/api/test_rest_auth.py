@@ -8,21 +8,20 @@ import httpx
 import pytest
 from formance_sdk_python.models.errors import SDKBaseError
 
-from flowql.auth import Authenticator
 from flowql.config import AuthToken
-from tests.api.rest_server import RestServer, api, body, rest_only_app, serve
+from tests.api.rest_server import RestServer, api, body, flowql_app, serve
 
-TOKENS = [
+TOKENS = (
     AuthToken("reader", frozenset({"orchestration:read"})),
     AuthToken("writer", frozenset({"orchestration:read", "orchestration:write"})),
     AuthToken("blind", frozenset({"orchestration:write"})),
-]
+)
 WAIT = {"wait_event": {"event": "go"}}
 
 
 @pytest.fixture
 def secured() -> Iterator[RestServer]:
-    with serve(lambda: rest_only_app(Authenticator(TOKENS))) as server:
+    with serve(lambda: flowql_app(auth_tokens=TOKENS)) as server:
         yield server
 
 
