@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from flowql.engine.errors import ErrorCode, FlowqlError
-from flowql.engine.models import Instance, TriggerOccurrence
+from flowql.engine.models import Instance, Trigger, TriggerOccurrence
 from flowql.engine.pagination import Page, PageRequest
 from flowql.engine.runtime import Engine
 
@@ -107,9 +107,10 @@ class Handlers(ABC):
 
         def fetch(page: PageRequest) -> Awaitable[Page[Instance]]:
             running = True if query.flag("running") else None  # Formance: `false` lists every instance
-            return self.orchestration.list_instances(
+            listing: Awaitable[Page[Instance]] = self.orchestration.list_instances(
                 page, workflow_id=query.text("workflowID"), running=running
             )
+            return listing
 
         return await self.render_list(query, fetch, self._instances)
 
@@ -156,8 +157,11 @@ class Handlers(ABC):
         async def to_json(items: Sequence[Any]) -> list[JSON]:
             return [serialize.trigger(t) for t in items]
 
-        def fetch(page: PageRequest) -> Awaitable[Page[Any]]:
-            return self.engine.triggers.list_triggers(page, name=query.text("name"))
+        def fetch(page: PageRequest) -> Awaitable[Page[Trigger]]:
+            listing: Awaitable[Page[Trigger]] = self.engine.triggers.list_triggers(
+                page, name=query.text("name")
+            )
+            return listing
 
         return await self.render_list(query, fetch, to_json)
 
@@ -186,7 +190,10 @@ class Handlers(ABC):
         trigger_id = request.match_info["triggerID"]
 
         def fetch(page: PageRequest) -> Awaitable[Page[TriggerOccurrence]]:
-            return self.engine.triggers.list_occurrences(trigger_id, page)
+            listing: Awaitable[Page[TriggerOccurrence]] = self.engine.triggers.list_occurrences(
+                trigger_id, page
+            )
+            return listing
 
         return await self.render_list(query, fetch, self._occurrences)
 
