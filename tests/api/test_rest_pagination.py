@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from formance_sdk_python.models.orchestration import V2Error
 
+from flowql.engine.pagination import Page, PageRequest, make_page
+from flowql.rest.cursors import ListRequest
+from flowql.rest.v1 import V1
 from tests.api.rest_server import RestServer, api, body, listed
 from tests.api.rest_server import rest_server as rest_server  # the fixture
 from tests.api.test_rest_workflows import UPDATE, WAIT, create, run
@@ -74,3 +79,25 @@ def test_v1_lists_are_whole(rest_server: RestServer) -> None:
     assert [w.id for w in listed(client, 1, "list_workflows")] == list(reversed(made))
     started = [run(client, made[0]).id for _ in range(17)]
     assert [i.id for i in listed(client, 1, "list_instances", workflow_id=made[0])] == list(reversed(started))
+
+
+async def test_v1_reads_every_engine_page() -> None:
+    """v1 walks the engine's cursors to the end (here with pages of 2 over 5 rows)."""
+    start = datetime(2030, 1, 1, tzinfo=UTC)
+    rows = [(start + timedelta(seconds=i), f"id{i}") for i in range(5)]
+    newest_first = sorted(rows, reverse=True)
+    asked: list[PageRequest] = []
+
+    async def fetch(page: PageRequest) -> Page[tuple[datetime, str]]:
+        asked.append(page)
+        after = [r for r in newest_first if page.after is None or r < (page.after.created_at, page.after.id)]
+        return make_page(after[: page.page_size + 1], page, lambda r: r)
+
+    async def to_json(items: Any) -> list[dict[str, Any]]:
+        return [{"id": ident} for _, ident in items]
+
+    handlers = V1.__new__(V1)  # render_list needs no engine
+    response = await handlers.render_list(ListRequest(PageRequest.of(2)), fetch, to_json)
+    assert response.text is not None
+    assert [item["id"] for item in json.loads(response.text)["data"]] == ["id4", "id3", "id2", "id1", "id0"]
+    assert len(asked) == 3
