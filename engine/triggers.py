@@ -113,7 +113,10 @@ class TriggerService:
         _check_text("event", event, required=True)
         _check_text("name", name)
         _check_text("version", version)
-        filter = filter if filter is not None and filter.strip() else None
+        if isinstance(filter, str) and not filter.strip():
+            filter = None  # an empty filter matches everything, as no filter does
+        if vars is not None and not isinstance(vars, dict):
+            raise validation("vars: must be an object of CEL expressions", field="vars")
         variables = dict(vars or {})
         if len(variables) > MAX_VARS:
             raise validation(f"vars: at most {MAX_VARS} variables", field="vars")

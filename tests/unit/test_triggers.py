@@ -81,6 +81,10 @@ async def test_create_rejects_bad_expressions_with_field_and_position(
     with pytest.raises(FlowqlError) as caught:
         await create(triggers, workflow, event="")
     assert caught.value.field == "event"
+    for bad in ({"filter": 3}, {"vars": ["event.a"]}, {"vars": {"x": 1}}, {"vars": {"": "1"}}):
+        with pytest.raises(FlowqlError) as caught:
+            await create(triggers, workflow, **bad)
+        assert caught.value.code is ErrorCode.VALIDATION
     page = await triggers.list_triggers(PageRequest())
     assert page.items == []
 
