@@ -44,6 +44,9 @@ _UNITS = {
 _PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 
 
+MAX_DURATION = timedelta(days=36525)
+
+
 def parse_duration(text: str, *, field: str = "duration") -> timedelta:
     """Parse a Go duration (`10s`, `1h30m`, `1.5h`, `300ms`); negative durations are refused."""
     if not text or text == "0":
@@ -58,15 +61,17 @@ def parse_duration(text: str, *, field: str = "duration") -> timedelta:
             raise validation(f"{field}: invalid duration {text!r} (expected e.g. 10s, 1h30m)", field=field)
         seconds += float(match.group(1)) * _UNITS[match.group(2)]
         position = match.end()
+    if seconds > MAX_DURATION.total_seconds():
+        raise validation(f"{field}: duration {text!r} is longer than 100 years", field=field)
     return timedelta(seconds=seconds)
 
 
 def parse_time(text: str, *, field: str = "until") -> datetime:
     """Parse an RFC 3339 time with an explicit offset."""
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        moment = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            raise validation(f"{field}: RFC 3339 time {text!r} needs an offset or Z", field=field)
+        return truncate(moment)
+    except (ValueError, OverflowError):
         raise validation(f"{field}: invalid RFC 3339 time {text!r}", field=field) from None
-    if moment.tzinfo is None:
-        raise validation(f"{field}: RFC 3339 time {text!r} needs an offset or Z", field=field)
-    return truncate(moment)

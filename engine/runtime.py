@@ -68,3 +68,4 @@ class Engine:
     async def stop(self) -> None:
         await self.scheduler.stop()
         await self.executor.stop()
+        await self.triggers.close()

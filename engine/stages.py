@@ -17,6 +17,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    StrictBool,
     ValidationError,
     field_validator,
     model_validator,
@@ -118,7 +119,7 @@ class SendSpec(_Spec):
     amount: Monetary
     metadata: dict[str, str] = {}
     timestamp: str | None = None
-    allowOverdraft: bool = False
+    allowOverdraft: StrictBool = False
 
 
 class DelaySpec(_Spec):

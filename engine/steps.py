@@ -105,7 +105,11 @@ async def _run(draft: Draft, workflow: Workflow, deps: StepDeps) -> Move:
     except FlowqlError as error:
         return _fail(draft, f"{error.code.value}: {error.message}")
     if isinstance(spec, DelaySpec):
-        draft.set_wake(spec.due(draft.stage.started_at))
+        try:
+            due = spec.due(draft.stage.started_at)
+        except (FlowqlError, OverflowError) as error:
+            return _fail(draft, f"VALIDATION: stages[{draft.stage.stage}].delay: {error}")
+        draft.set_wake(due)
         draft.set_status(StageStatus.WAITING)
         return Move.CONTINUE
     if isinstance(spec, WaitEventSpec):

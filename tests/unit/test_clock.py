@@ -34,3 +34,19 @@ def test_iso_strings_round_trip_at_millisecond_precision_and_sort() -> None:
     assert from_iso(to_iso(moment)) == truncate(moment)
     later = moment + timedelta(milliseconds=1)
     assert to_iso(moment) < to_iso(later)
+
+
+@pytest.mark.parametrize("text", ["99999999999999999999h", "900000000h", "36526d", "876601h"])
+def test_durations_beyond_100_years_are_refused(text: str) -> None:
+    with pytest.raises(FlowqlError):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize("text", ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59"])
+def test_times_out_of_range_are_validation_errors(text: str) -> None:
+    with pytest.raises(FlowqlError):
+        parse_time(text)
+
+
+def test_lowercase_t_and_z_are_rfc3339() -> None:
+    assert parse_time("2030-01-01t00:00:00z") == datetime(2030, 1, 1, tzinfo=UTC)

@@ -98,3 +98,12 @@ def test_missing_variable_is_a_validation_error_naming_the_field() -> None:
     assert caught.value.code is ErrorCode.VALIDATION
     assert caught.value.field == "stages[1].wait_event.event"
     assert "'name'" in caught.value.message
+
+
+@pytest.mark.parametrize("value", [0, "yes", 1, "true"])
+def test_allow_overdraft_must_be_a_real_boolean(value: Any) -> None:
+    assert error_of([send(allowOverdraft=value)]).field == "stages[0].send.allowOverdraft"
+
+
+def test_delay_longer_than_100_years_is_refused_at_create() -> None:
+    assert error_of([{"delay": {"duration": "900000000h"}}]).field == "stages[0].delay.duration"
