@@ -13,7 +13,8 @@ from .errors import validation
 
 
 def utc_now() -> datetime:
-    return truncate(datetime.now(UTC))
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond - now.microsecond % 1000)
 
 
 def truncate(moment: datetime) -> datetime:

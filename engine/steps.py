@@ -78,25 +78,25 @@ def _fail(draft: Draft, error: str) -> Move:
     return Move.BLOCK
 
 
-_STATIC_SPECS: dict[tuple[str, int], StageSpec] = {}
-"""Parsed specs of stages without `${}`: the same for every instance, parsed once."""
+_STATIC_SPECS: dict[tuple[str, int], StageSpec | None] = {}
+"""Parsed specs of stages without `${}` (the same for every instance, parsed once), and None
+for stages with templates, which are interpolated and parsed at each start."""
 _STATIC_SPECS_MAX = 10_000
 
 
 def _spec(draft: Draft, workflow: Workflow) -> StageSpec:
     index = draft.stage.stage
-    cached = _STATIC_SPECS.get((workflow.id, index))
-    if cached is not None:
-        return cached
+    key = (workflow.id, index)
     path = f"stages[{index}]"
     raw = workflow.config.stages[index]
-    if has_templates(raw):
-        return parse_stage(interpolate(raw, draft.instance.variables, path=path), path=path)[1]
-    spec = parse_stage(raw, path=path)[1]
-    if len(_STATIC_SPECS) >= _STATIC_SPECS_MAX:
-        _STATIC_SPECS.clear()
-    _STATIC_SPECS[(workflow.id, index)] = spec
-    return spec
+    if key not in _STATIC_SPECS:
+        if len(_STATIC_SPECS) >= _STATIC_SPECS_MAX:
+            _STATIC_SPECS.clear()
+        _STATIC_SPECS[key] = None if has_templates(raw) else parse_stage(raw, path=path)[1]
+    cached = _STATIC_SPECS[key]
+    if cached is not None:
+        return cached
+    return parse_stage(interpolate(raw, draft.instance.variables, path=path), path=path)[1]
 
 
 async def _run(draft: Draft, workflow: Workflow, deps: StepDeps) -> Move:
