@@ -1,0 +1,148 @@
+"""A real `flowql serve` process that the soak kills with SIGKILL and starts again.
+
+Every generation of the process appends to one log file; the `flowql ready` line of each
+start says how many instances it resumed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve_command() -> list[str]:
+    exe = Path(sys.executable).with_name("flowql")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "flowql.cli"]
+
+
+class ServerFailed(RuntimeError):
+    """The server exited on its own or never became healthy."""
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """One start of the process: seconds from spawn to GET /healthz 200, instances resumed."""
+
+    healthy_after: float
+    resumed: int | None
+
+
+class Server:
+    def __init__(self, store: str, workdir: Path, *, port: int | None = None) -> None:
+        self.store = store
+        self.workdir = workdir
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = workdir / "server.log"
+        self.starts: list[Start] = []
+        self.kills = 0
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log_offset = 0
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def spawn(self) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWQL_")}
+        self._log_offset = self.log.stat().st_size if self.log.exists() else 0
+        with self.log.open("ab") as out:
+            self._process = subprocess.Popen(
+                [*serve_command(), "serve", "--port", str(self.port), "--store", self.store],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=self.workdir,
+                env=env,
+            )
+
+    async def start(self, timeout: float = 60.0) -> Start:
+        """Spawn and wait for GET /healthz 200."""
+        began = time.monotonic()
+        self.spawn()
+        async with aiohttp.ClientSession() as http:
+            while time.monotonic() - began < timeout:
+                if not self.running:
+                    raise ServerFailed(f"flowql serve exited with {self._exit_code()}:\n{self.tail()}")
+                try:
+                    async with http.get(f"{self.url}/healthz", timeout=aiohttp.ClientTimeout(total=2)) as r:
+                        if r.status == 200:
+                            start = Start(round(time.monotonic() - began, 3), self._resumed())
+                            self.starts.append(start)
+                            return start
+                except (aiohttp.ClientError, TimeoutError):
+                    pass
+                await asyncio.sleep(0.05)
+        raise ServerFailed(f"not healthy after {timeout} s:\n{self.tail()}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hook runs, nothing is flushed beyond what was committed."""
+        assert self._process is not None
+        if self._process.poll() is None:
+            self._process.send_signal(signal.SIGKILL)
+        code = self._process.wait(10)
+        if code != -signal.SIGKILL:
+            raise ServerFailed(f"server had exited with {code} before the kill:\n{self.tail()}")
+        self.kills += 1
+
+    def stop(self, timeout: float = 30.0) -> int:
+        """SIGTERM: graceful shutdown; returns the exit code."""
+        if self._process is None:
+            return 0
+        if self._process.poll() is None:
+            self._process.send_signal(signal.SIGTERM)
+        try:
+            return self._process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+            raise ServerFailed(f"no graceful stop within {timeout} s:\n{self.tail()}") from None
+
+    def tail(self, size: int = 3000) -> str:
+        return self.log.read_text(errors="replace")[-size:] if self.log.exists() else ""
+
+    def errors(self) -> list[str]:
+        """Log lines at ERROR or above, over every generation."""
+        found = []
+        for line in self.log.read_text(errors="replace").splitlines() if self.log.exists() else []:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                found.append(line)  # not a JSON log line: a traceback printed outside logging
+                continue
+            if entry.get("level") in {"ERROR", "CRITICAL"}:
+                found.append(line)
+        return found
+
+    def _exit_code(self) -> int | None:
+        return self._process.poll() if self._process else None
+
+    def _resumed(self) -> int | None:
+        with self.log.open("rb") as f:
+            f.seek(self._log_offset)
+            for raw in f:
+                try:
+                    entry = json.loads(raw)
+                except ValueError:
+                    continue
+                if entry.get("msg") == "flowql ready":
+                    return int(entry.get("resumed", 0))
+        return None
+
+
+__all__ = ["Server", "ServerFailed", "Start", "free_port", "serve_command"]

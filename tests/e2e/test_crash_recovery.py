@@ -1,0 +1,73 @@
+"""`flowql serve` killed with SIGKILL at random moments while runs and events keep coming.
+
+A short soak (tests/e2e/soak_driver.py; the long one is tests/bench/soak.py): every run ends
+as its scenario says, no accepted event is lost, no posting is doubled, every asset sums to
+zero, no balance goes below zero without an overdraft. `FLOWQL_TEST_SEED` changes the plan
+and the kill moments; the figures are printed (`pytest -s`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from .soak_driver import SoakConfig, SoakReport, fresh_mongo_database, run_soak
+from .soak_scenario import Timing
+
+SEED = int(os.environ.get("FLOWQL_TEST_SEED", "7"))
+MONGO_URI = os.environ.get("FLOWQL_TEST_MONGODB_URI")
+
+
+def check(report: SoakReport, *, kills: int) -> None:
+    print("\n".join(report.lines()))
+    verdict = report.verdict
+    assert verdict.violations == [], "\n".join(verdict.violations[:30])
+    assert report.kills == kills
+    assert len(report.starts) == kills + 1
+    assert report.exit_code == 0, "graceful stop after the soak"
+    assert verdict.instances == report.config.instances
+    assert sum(verdict.statuses.values()) == verdict.instances
+    assert verdict.statuses.keys() <= {"SUCCEEDED", "FAILED"}
+    consumed = verdict.events_accepted + verdict.events_kept_unanswered
+    assert verdict.events_consumed == consumed, "every accepted event consumed"
+    assert verdict.events_early > 0, "some events must arrive before their stage (the scenario's point)"
+    assert verdict.postings > 0
+
+
+@pytest.mark.timeout(150)
+async def test_sigkill_soak_on_sqlite(tmp_path: Path) -> None:
+    config = SoakConfig(store=f"sqlite:///{tmp_path / 'soak.db'}", workdir=tmp_path, seed=SEED)
+    check(await run_soak(config), kills=config.kills)
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.skipif(
+    not MONGO_URI,
+    reason="FLOWQL_TEST_MONGODB_URI is not set: this soak needs a real mongod (no server can run on "
+    "this machine; mongomock lives in-process and cannot be shared with a `flowql serve` child)",
+)
+async def test_sigkill_soak_on_mongodb(tmp_path: Path) -> None:
+    assert MONGO_URI is not None
+    async with fresh_mongo_database(MONGO_URI) as uri:
+        config = SoakConfig(store=uri, workdir=tmp_path, seed=SEED)
+        check(await run_soak(config), kills=config.kills)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+async def test_long_sigkill_soak_on_sqlite(tmp_path: Path) -> None:
+    """What tests/bench/soak.py runs by default: 1,000 runs, 6 kills."""
+    config = SoakConfig(
+        store=f"sqlite:///{tmp_path / 'soak.db'}",
+        workdir=tmp_path,
+        instances=1000,
+        kills=6,
+        seed=SEED,
+        timing=LONG,
+    )
+    check(await run_soak(config), kills=config.kills)
+
+
+LONG = Timing(window=40.0, delay=(0.2, 5.0), event_offset=(0.0, 6.0))
