@@ -5,7 +5,10 @@ termination) and peak RSS for each N, for flowql and for DBOS running the same w
 (three steps per workflow on its SQLite system database), and the ratio flowql / DBOS.
 Each run is a fresh child process so peak RSS is its own.
 
-    python tests/bench/engine_bench.py --n 1000 10000 100000 [--skip-dbos]
+    python tests/bench/engine_bench.py --n 1000 10000 100000 [--skip-dbos] [--json]
+
+`--json` prints one JSON object instead of the table (tests/bench/report.py reads it):
+`{"dbos_mode": ..., "results": [row per system and N], "ratios": {N: flowql/DBOS}}`.
 """
 
 from __future__ import annotations
@@ -169,6 +172,7 @@ def main() -> None:
     parser.add_argument("--skip-dbos", action="store_true")
     parser.add_argument("--child", nargs=2, metavar=("SYSTEM", "N"), help=argparse.SUPPRESS)
     parser.add_argument("--dbos-mode", choices=["queue", "direct"], default="queue")
+    parser.add_argument("--json", action="store_true", help="one JSON object instead of the table")
     args = parser.parse_args()
     global DBOS_MODE
     DBOS_MODE = args.dbos_mode
@@ -176,29 +180,45 @@ def main() -> None:
         print(json.dumps(child(args.child[0], int(args.child[1]))))
         return
     systems = ["flowql"] if args.skip_dbos else ["flowql", "dbos"]
+    out = print if not args.json else (lambda *_: None)
     columns = ("inst/s", 8), ("trans/s", 8), ("us/trans", 9), ("p50 ms", 8), ("p99 ms", 8), ("RSS MB", 7)
-    print(f"{'system':8} {'N':>7} " + " ".join(f"{name:>{width}}" for name, width in columns))
+    out(f"{'system':8} {'N':>7} " + " ".join(f"{name:>{width}}" for name, width in columns))
+    rows: list[dict[str, Any]] = []
+    ratios: dict[int, float] = {}
     for n in args.n:
         results = {}
         for system in systems:
-            out = subprocess.run(
-                [sys.executable, __file__, "--child", system, str(n), "--dbos-mode", args.dbos_mode],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if out.returncode != 0:
-                print(f"{system:8} {n:>7} failed: {out.stderr.strip().splitlines()[-1:]}")
+            r = run_child(system, n, args.dbos_mode)
+            if "error" in r:
+                out(f"{system:8} {n:>7} failed: {r['error']}")
+                rows.append(r)
                 continue
-            r = json.loads(out.stdout.strip().splitlines()[-1])
             results[system] = r
-            print(
+            rows.append(r)
+            out(
                 f"{system:8} {n:>7} {r['instances_per_s']:>8} {r['transitions_per_s']:>8} "
                 f"{r['us_per_transition']:>9} {r['p50_ms']:>8} {r['p99_ms']:>8} {r['peak_rss_mb']:>7}"
             )
         if "flowql" in results and "dbos" in results:
-            ratio = results["flowql"]["instances_per_s"] / results["dbos"]["instances_per_s"]
-            print(f"{'ratio':8} {n:>7} flowql/DBOS instances/s = {ratio:.2f}")
+            ratios[n] = round(results["flowql"]["instances_per_s"] / results["dbos"]["instances_per_s"], 2)
+            out(f"{'ratio':8} {n:>7} flowql/DBOS instances/s = {ratios[n]:.2f}")
+    if args.json:
+        print(json.dumps({"dbos_mode": args.dbos_mode, "results": rows, "ratios": ratios}))
+
+
+def run_child(system: str, n: int, dbos_mode: str) -> dict[str, Any]:
+    """One system at one N in a fresh process (its own peak RSS)."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", system, str(n), "--dbos-mode", dbos_mode],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        last = out.stderr.strip().splitlines()[-1:]
+        return {"system": system, "n": n, "error": last[0] if last else f"exit code {out.returncode}"}
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
 
 
 if __name__ == "__main__":
