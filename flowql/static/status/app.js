@@ -227,6 +227,7 @@ async function showInstance(id) {
   $('#workflow-view').hidden = true;
   $('#instance-view').hidden = false;
   $('#transition-log').replaceChildren();
+  delete $('#transition-log').dataset.replayed;
   view = { id, instance: null, seen: new Set(), stop: [] };
   renderInstances();
   try {
@@ -266,7 +267,11 @@ function watch(id) {
 /** Apply one transition; the same transition replayed after a reconnect is skipped. */
 function applyTransition(t) {
   const key = `${t.stage}|${t.status}|${Date.parse(t.at)}`; // ms: stores may keep less precision
-  if (view.seen.has(key)) return;
+  if (view.seen.has(key)) { // replayed after a resubscribe: counted, not shown again
+    const log = $('#transition-log');
+    log.dataset.replayed = Number(log.dataset.replayed ?? 0) + 1;
+    return;
+  }
   view.seen.add(key);
   logLine(`stage ${t.stage} ${t.kind.toLowerCase()} → ${t.status}${t.error ? `: ${t.error}` : ''}`,
     t.status.toLowerCase(), t.at);
@@ -371,6 +376,7 @@ onConnection((state) => {
   const el = $('#connection');
   el.textContent = state;
   el.className = `conn ${state}`;
+  if (state === 'live') el.dataset.connects = Number(el.dataset.connects ?? 0) + 1;
 });
 
 $('#token').value = token.get();

@@ -55,11 +55,13 @@ await withBrowser(artifacts, 'status', async (page) => {
   await stageRow(0, 'WAITING').waitFor(T);
   await page.locator('#connection.live').waitFor(T);
   await shot('status-waiting-delay.png');
+  // Both transitions of stage 0 have reached the page: the replay must repeat them.
+  await page.locator('#transition-log li', { hasText: 'stage 0 delay → WAITING' }).waitFor(T);
+  const connects = await page.locator('#connection').getAttribute('data-connects');
   await page.evaluate(() => window.flowqlStatus.dropSocket());
   step('WebSocket dropped');
-  await page.locator('#connection.reconnecting').or(page.locator('#connection.connecting')).first().waitFor(T);
-  await page.locator('#connection.live').waitFor(T);
-  step('WebSocket back');
+  await page.locator(`#connection.live:not([data-connects="${connects}"])`).waitFor(T);
+  step(`WebSocket back (connection #${await page.locator('#connection').getAttribute('data-connects')})`);
 
   // 4. After the delay: stage 0 SUCCEEDED, stage 1 (wait_event) WAITING; send the event.
   await stageRow(0, 'SUCCEEDED').waitFor(T);
@@ -82,6 +84,9 @@ await withBrowser(artifacts, 'status', async (page) => {
   for (const t of ['stage 0 delay → SUCCEEDED', 'stage 1 wait_event → WAITING', 'stage 1 wait_event → SUCCEEDED']) {
     assert(transitions.includes(t), `missing "${t}" in ${transitions}`);
   }
+  const replayed = Number(await page.locator('#transition-log').getAttribute('data-replayed'));
+  step(`transitions replayed after the reconnect and skipped: ${replayed}`);
+  assert(replayed >= 2, 'the resubscription should have replayed stage 0 RUNNING and WAITING');
   const stages = await page.locator('#stage-table tbody tr').allInnerTexts();
   step(`stages:\n  ${stages.map((s) => s.replace(/\s+/g, ' ')).join('\n  ')}`);
   assert((await page.evaluate(() => window.__noReload)) === 'still here', 'the page was reloaded');

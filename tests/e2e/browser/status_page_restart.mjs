@@ -23,6 +23,8 @@ await withBrowser(artifacts, 'status-restart', async (page) => {
   await stageRow(0, 'WAITING').waitFor(T);
   await page.locator('#connection.live').waitFor(T);
 
+  // Both transitions of stage 0 have reached the page: the replay must repeat them.
+  await page.locator('#transition-log li', { hasText: 'stage 0 delay → WAITING' }).waitFor(T);
   await askServer('restart-server');
   step('server killed and started again');
   await page.locator('#connection.live').waitFor(T);
@@ -37,6 +39,9 @@ await withBrowser(artifacts, 'status-restart', async (page) => {
   const transitions = log.map((l) => /stage \d+ \S+ → \S+/.exec(l)?.[0]).filter(Boolean);
   if (new Set(transitions).size !== transitions.length) throw new Error(`a transition shows twice: ${transitions}`);
   if (!transitions.includes('stage 1 wait_event → SUCCEEDED')) throw new Error(`missing final transition: ${transitions}`);
+  const replayed = Number(await page.locator('#transition-log').getAttribute('data-replayed'));
+  step(`transitions replayed by the restarted server and skipped: ${replayed}`);
+  if (!(replayed >= 2)) throw new Error('the resubscription should have replayed stage 0 RUNNING and WAITING');
   if ((await page.evaluate(() => window.__noReload)) !== 'still here') throw new Error('the page was reloaded');
   await page.screenshot({ path: join(artifacts, 'status-after-restart.png'), fullPage: true });
   step(`screenshot ${join(artifacts, 'status-after-restart.png')}`);
