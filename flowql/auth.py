@@ -12,12 +12,12 @@ import hmac
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
+from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from flowql.engine.errors import ErrorCode
 from flowql.schema import Context
-from graphql import GraphQLError
 
 from .config import READ, WRITE, AuthToken
 

@@ -8,6 +8,7 @@ and drops a peer that stops answering: graphql-transport-ws has no server ping o
 
 from __future__ import annotations
 
+import json
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from .metrics import Metrics
 
 WEBSOCKET = web.RequestKey("flowql.websocket", bool)
 """Request key set on WebSocket upgrades (the latency histogram skips them)."""
+MAX_JSON_DEPTH = 64
 GRAPHIQL_PAGE = Path(__file__).parent / "static" / "graphiql.html"
 
 
@@ -68,6 +70,18 @@ class FlowqlView(GraphQLView[Context, None]):
         self.settings = settings
         self.websockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
         self._ide_html = GRAPHIQL_PAGE.read_text(encoding="utf-8")
+
+    def decode_json(self, data: str | bytes) -> object:
+        """Strict JSON (HTTP bodies, query parameters, WebSocket messages): anything Python's
+        parser chokes on (integers over 4,300 digits, nesting past its recursion limit), NaN
+        and Infinity, and nesting deeper than MAX_JSON_DEPTH are "not JSON" (HTTP 400)."""
+        try:
+            value = json.loads(data, parse_constant=_refuse_constant)
+        except (ValueError, RecursionError) as error:  # JSONDecodeError is a ValueError
+            raise json.JSONDecodeError(f"invalid JSON: {error}", "", 0) from None
+        if _depth_exceeds(value, MAX_JSON_DEPTH):
+            raise json.JSONDecodeError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels", "", 0)
+        return value
 
     async def get_context(self, request: web.Request, response: web.StreamResponse) -> Context:
         context = Context(
@@ -118,4 +132,20 @@ class FlowqlView(GraphQLView[Context, None]):
             await ws.close(code=1001, message=reason.encode())
 
 
-__all__ = ["FlowqlView", "ViewSettings"]
+def _refuse_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _depth_exceeds(value: object, limit: int) -> bool:
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+__all__ = ["MAX_JSON_DEPTH", "FlowqlView", "ViewSettings"]

@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 
 from flowql.schema import ApiLimits, ExtensionFactory, build_schema
 
@@ -32,6 +37,9 @@ def create_schema(
             lambda: QueryDepthLimiter(max_depth=limits.max_depth),
             lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
             lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+            # Clients repeat the same documents: validate each one once. (No ParserCache: it
+            # parses inside its hook, so a syntax error would escape the error mapping.)
+            lambda: ValidationCache(maxsize=512),
         ],
         schema_class=FlowqlSchema,
     )

@@ -12,16 +12,17 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from flowql.engine.errors import ErrorCode, FlowqlError
-from graphql import GraphQLError
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,33 @@ def log_internal(errors: list[GraphQLError], execution_context: ExecutionContext
 
 
 class FlowqlSchema(strawberry.Schema):
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        # `execute` answers once: a subscription here (plain HTTP GET/POST) cannot stream.
+        # Refusing it makes the transport answer 400 "subscriptions are not allowed".
+        allowed = set(allowed_operation_types or (OperationType.QUERY, OperationType.MUTATION))
+        result = await super().execute(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            allowed - {OperationType.SUBSCRIPTION},
+            operation_extensions,
+        )
+        if result.errors:  # also what escaped ErrorMapping: errors raised inside extension hooks
+            log_internal(result.errors, None)
+            result.errors = [client_error(e) for e in result.errors]
+        return result
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:

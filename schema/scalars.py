@@ -11,11 +11,11 @@ from datetime import datetime
 from typing import Any, NewType
 
 import strawberry
+from graphql import GraphQLError, IntValueNode, StringValueNode, ValueNode
 from strawberry.scalars import JSON
 from strawberry.types.scalar import ScalarDefinition
 
 from flowql.engine.clock import from_iso, to_iso
-from graphql import GraphQLError, IntValueNode, StringValueNode, ValueNode
 
 BigInt = NewType("BigInt", int)
 """An integer of any size: serialized as a decimal string."""
