@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
 
 import strawberry
@@ -44,10 +45,14 @@ class Instance:
             stages=[Stage.from_model(s, workflow_id=m.workflow_id) for s in m.stages],
         )
 
-    @strawberry.field(description="The workflow it runs (also when that workflow was deleted since).")
-    async def workflow(self, info: Info) -> Workflow | None:
-        workflow = await info.context.loaders.workflow.load(self.workflow_id)
-        return Workflow.from_model(workflow) if workflow else None
+    @strawberry.field(
+        description="The workflow it runs (also when that workflow was deleted since).",
+        graphql_type=Workflow | None,
+    )
+    def workflow(self, info: Info) -> Awaitable[Workflow | None]:
+        # The loader's future itself: graphql-core awaits it, no coroutine per instance.
+        future: Awaitable[Workflow | None] = info.context.loaders.workflow_node.load(self.workflow_id)
+        return future
 
     @strawberry.field(description="Every stage transition so far, in order (one store query per instance).")
     async def history(self, info: Info) -> list[StageTransition]:
