@@ -5,15 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import strawberry
-from strawberry.extensions import (
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from graphql import ASTValidationRule
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ValidationCache
+from strawberry.extensions.max_aliases import create_validator as alias_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 
 from flowql.schema import ApiLimits, ExtensionFactory, build_schema
 
+from .caches import CACHE_SIZE, SafeParserCache
 from .errors import INTERNAL_MESSAGE, ErrorMapping, FlowqlSchema, client_error
 from .loaders import build_loaders
 from .mutation import Mutation
@@ -27,6 +26,10 @@ def create_schema(
     """The flowql schema with error mapping and the document limits; `extensions` run first
     (the gateway's authorization)."""
     limits = limits or ApiLimits()
+    rules: list[type[ASTValidationRule]] = [
+        depth_rule(limits.max_depth, None, None),
+        alias_rule(limits.max_aliases),
+    ]
     return build_schema(
         Query,
         Mutation,
@@ -34,12 +37,12 @@ def create_schema(
         extensions=[
             ErrorMapping,
             *extensions,
-            lambda: QueryDepthLimiter(max_depth=limits.max_depth),
+            # The rule classes are made once: the validation cache keys on them.
+            lambda: AddValidationRules(rules),
             lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-            lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
-            # Clients repeat the same documents: validate each one once. (No ParserCache: it
-            # parses inside its hook, so a syntax error would escape the error mapping.)
-            lambda: ValidationCache(maxsize=512),
+            # Clients repeat the same documents: parse and validate each one once.
+            SafeParserCache,
+            lambda: ValidationCache(maxsize=CACHE_SIZE),
         ],
         schema_class=FlowqlSchema,
     )
