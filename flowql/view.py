@@ -9,6 +9,7 @@ and drops a peer that stops answering: graphql-transport-ws has no server ping o
 from __future__ import annotations
 
 import json
+import re
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,10 +19,12 @@ from typing import cast
 
 import strawberry
 from aiohttp import web
+from cross_web import HTTPException
 from strawberry.aiohttp.views import GraphQLView
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
+from flowql.engine.errors import ErrorCode
 from flowql.engine.runtime import Engine
 from flowql.resolvers import build_loaders
 from flowql.schema import ApiLimits, Context
@@ -32,6 +35,7 @@ from .metrics import Metrics
 WEBSOCKET = web.RequestKey("flowql.websocket", bool)
 """Request key set on WebSocket upgrades (the latency histogram skips them)."""
 MAX_JSON_DEPTH = 64
+_SURROGATE = re.compile("[\ud800-\udfff]")
 GRAPHIQL_PAGE = Path(__file__).parent / "static" / "graphiql.html"
 
 
@@ -74,13 +78,34 @@ class FlowqlView(GraphQLView[Context, None]):
     def decode_json(self, data: str | bytes) -> object:
         """Strict JSON (HTTP bodies, query parameters, WebSocket messages): anything Python's
         parser chokes on (integers over 4,300 digits, nesting past its recursion limit), NaN
-        and Infinity, and nesting deeper than MAX_JSON_DEPTH are "not JSON" (HTTP 400)."""
+        and Infinity, nesting deeper than MAX_JSON_DEPTH and lone UTF-16 surrogates (valid
+        escapes, but not Unicode: nothing downstream can encode them) are "not JSON" (400)."""
         try:
             value = json.loads(data, parse_constant=_refuse_constant)
-        except (ValueError, RecursionError) as error:  # JSONDecodeError is a ValueError
+        except json.JSONDecodeError as error:
             raise json.JSONDecodeError(f"invalid JSON: {error}", "", 0) from None
-        if _depth_exceeds(value, MAX_JSON_DEPTH):
-            raise json.JSONDecodeError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels", "", 0)
+        except RecursionError:
+            problem: str | None = f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
+        except UnicodeDecodeError:
+            problem = "the body is not UTF-8"
+        except _NotJSON as error:
+            problem = str(error)
+        except ValueError:  # int() refuses more than sys.get_int_max_str_digits() digits
+            problem = "a number has too many digits"
+        else:
+            problem = _tree_problem(value, MAX_JSON_DEPTH)
+        if problem:
+            raise json.JSONDecodeError(problem, "", 0)
+        return value
+
+    def parse_json(self, data: str | bytes) -> object:
+        try:
+            value = self.decode_json(data)
+        except json.JSONDecodeError as error:
+            raise HTTPException(400, f"Unable to parse request body as JSON: {error.msg}") from None
+        # Strawberry reads `.get("query")` of whatever a POST body (bytes) decodes to.
+        if isinstance(data, bytes) and not isinstance(value, dict | list):
+            raise HTTPException(400, "The request body must be a JSON object")
         return value
 
     async def get_context(self, request: web.Request, response: web.StreamResponse) -> Context:
@@ -121,7 +146,11 @@ class FlowqlView(GraphQLView[Context, None]):
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         try:
-            return await super().__call__(request)
+            return await self.run(request=request)
+        except HTTPException as error:  # raised by Strawberry before any GraphQL execution
+            return _refusal(error.status_code, error.reason)
+        except web.HTTPRequestEntityTooLarge as error:
+            return _refusal(error.status, error.text or "request body too large")
         finally:
             if request.get(WEBSOCKET):
                 self.metrics.websockets.dec()
@@ -132,20 +161,35 @@ class FlowqlView(GraphQLView[Context, None]):
             await ws.close(code=1001, message=reason.encode())
 
 
+class _NotJSON(ValueError):
+    pass
+
+
 def _refuse_constant(name: str) -> object:
-    raise ValueError(f"{name} is not JSON")
+    raise _NotJSON(f"{name} is not JSON")
 
 
-def _depth_exceeds(value: object, limit: int) -> bool:
+def _tree_problem(value: object, max_depth: int) -> str | None:
+    """Nesting past `max_depth`, or a string holding a lone surrogate (iteratively: the value
+    may be as deep as the parser's recursion allowed)."""
     stack: list[tuple[object, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, dict | list):
-            if depth > limit:
-                return True
-            children = item.values() if isinstance(item, dict) else item
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return f"string {item[:40]!r} holds a lone UTF-16 surrogate, which is not Unicode"
+        elif isinstance(item, dict | list):
+            if depth > max_depth:
+                return f"JSON nested deeper than {max_depth} levels"
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
             stack.extend((child, depth + 1) for child in children)
-    return False
+    return None
+
+
+def _refusal(status: int, reason: str) -> web.Response:
+    """A request Strawberry refused before execution, answered as a GraphQL error body."""
+    body = {"data": None, "errors": [{"message": reason, "extensions": {"code": ErrorCode.VALIDATION.value}}]}
+    return web.json_response(body, status=status)
 
 
 __all__ = ["MAX_JSON_DEPTH", "FlowqlView", "ViewSettings"]
