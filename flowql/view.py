@@ -31,6 +31,7 @@ from flowql.schema import ApiLimits, Context
 
 from .auth import Authenticator, apply
 from .metrics import Metrics
+from .ws_messages import CheckedWebSocketAdapter
 
 WEBSOCKET = web.RequestKey("flowql.websocket", bool)
 """Request key set on WebSocket upgrades (the latency histogram skips them)."""
@@ -50,6 +51,8 @@ class ViewSettings:
 
 
 class FlowqlView(GraphQLView[Context, None]):
+    websocket_adapter_class = CheckedWebSocketAdapter  # type: ignore[assignment]
+
     def __init__(
         self,
         schema: strawberry.Schema,

@@ -1,0 +1,60 @@
+"""WebSocket messages checked for shape before Strawberry's protocol handlers read them.
+
+Strawberry's handlers index into messages as their TypedDicts promise: a message that is a
+list, a `start` without `payload`, a `query` that is a number or `variables` that are a
+string raised inside the handler (a dropped connection or an INTERNAL error, and a
+traceback in the log). Both protocols treat such a message as invalid here: the socket is
+closed with 4400 and a reason naming the field (graphql-transport-ws: "invalid message").
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from strawberry.aiohttp.views import AiohttpWebSocketAdapter
+
+INVALID_MESSAGE = 4400
+_OPERATION_TYPES = ("subscribe", "start")  # graphql-transport-ws, legacy graphql-ws
+
+
+def message_problem(message: object) -> str | None:
+    """Why `message` is not a well-formed protocol message, or None."""
+    if not isinstance(message, dict):
+        return "a message must be a JSON object"
+    if not isinstance(message.get("type"), str):
+        return "type: must be a string"
+    if "id" in message and not isinstance(message["id"], str):
+        return "id: must be a string"
+    if message["type"] not in _OPERATION_TYPES:
+        return None
+    payload = message.get("payload")
+    if not isinstance(payload, dict):
+        return "payload: must be an object with the operation"
+    return _payload_problem(payload)
+
+
+def _payload_problem(payload: dict[str, Any]) -> str | None:
+    if not isinstance(payload.get("query"), str):
+        return "payload.query: must be a string"
+    for key in ("variables", "extensions"):
+        if payload.get(key) is not None and not isinstance(payload[key], dict):
+            return f"payload.{key}: must be an object"
+    if payload.get("operationName") is not None and not isinstance(payload["operationName"], str):
+        return "payload.operationName: must be a string"
+    return None
+
+
+class CheckedWebSocketAdapter(AiohttpWebSocketAdapter):
+    """Strawberry's aiohttp adapter; a malformed message closes the socket (4400)."""
+
+    async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncGenerator[object, None]:
+        async for message in super().iter_json(ignore_parsing_errors=ignore_parsing_errors):
+            problem = message_problem(message)
+            if problem is not None:
+                await self.close(INVALID_MESSAGE, f"invalid message: {problem}")
+                return
+            yield message
+
+
+__all__ = ["INVALID_MESSAGE", "CheckedWebSocketAdapter", "message_problem"]

@@ -1,0 +1,68 @@
+"""Malformed WebSocket messages close the socket with 4400 and a reason, on both protocols
+(found by tests/e2e/test_graphql_fuzz.py: `variables` that were not an object were an
+INTERNAL error; a list, a `start` without payload or a numeric `query` crashed Strawberry's
+handlers with a traceback in the log and a dropped connection)."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import aiohttp
+import pytest
+
+from tests.api.client import LEGACY_WS, TRANSPORT_WS, Api
+
+SUBSCRIPTION = "subscription($id: ID!) { stageTransitions(instanceID: $id) { seq } }"
+
+
+def operation(protocol: str, **payload: object) -> dict[str, object]:
+    return {"id": "1", "type": "subscribe" if protocol == TRANSPORT_WS else "start", "payload": payload}
+
+
+CASES = {
+    "variables a number": (lambda p: operation(p, query=SUBSCRIPTION, variables=5), "payload.variables"),
+    "variables a string": (lambda p: operation(p, query=SUBSCRIPTION, variables="x"), "payload.variables"),
+    "query a number": (lambda p: operation(p, query=5), "payload.query"),
+    "query missing": (lambda p: operation(p), "payload.query"),
+    "no payload": (lambda p: {"id": "1", "type": "subscribe" if p == TRANSPORT_WS else "start"}, "payload"),
+    "operationName a number": (lambda p: operation(p, query=SUBSCRIPTION, operationName=5), "operationName"),
+    "extensions a list": (lambda p: operation(p, query=SUBSCRIPTION, extensions=[]), "payload.extensions"),
+    "id a number": (lambda p: {**operation(p, query=SUBSCRIPTION), "id": 1}, "id"),
+    "a list": (lambda p: [1, 2], "JSON object"),
+    "type a number": (lambda p: {"type": 5}, "type"),
+}
+
+
+@pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS], ids=["transport-ws", "legacy-ws"])
+@pytest.mark.parametrize("case", CASES, ids=list(CASES))
+async def test_malformed_message_closes_with_4400(
+    api: Api, protocol: str, case: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    build, field = CASES[case]
+    async with api.session.ws_connect(api.ws_url, protocols=[protocol]) as ws:
+        await ws.send_str('{"type": "connection_init"}')
+        assert (await ws.receive_json())["type"] == "connection_ack"
+        await ws.send_str(json.dumps(build(protocol)))
+        message = await ws.receive(timeout=5)
+        while message.type == aiohttp.WSMsgType.TEXT:  # legacy keep-alive ("ka")
+            assert json.loads(message.data)["type"] == "ka", message.data
+            message = await ws.receive(timeout=5)
+    assert message.type == aiohttp.WSMsgType.CLOSE and message.data == 4400
+    assert message.extra.startswith("invalid message: ") and field in message.extra
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_well_formed_messages_still_work(api: Api) -> None:
+    async with api.session.ws_connect(api.ws_url, protocols=[TRANSPORT_WS]) as ws:
+        await ws.send_str('{"type": "connection_init", "payload": {}}')
+        assert (await ws.receive_json())["type"] == "connection_ack"
+        await ws.send_str(
+            json.dumps(
+                operation(TRANSPORT_WS, query=SUBSCRIPTION, variables={"id": "nope"}, operationName=None)
+            )
+        )
+        error = await ws.receive_json(timeout=5)
+    assert error["type"] in ("error", "next")
+    errors = error["payload"] if error["type"] == "error" else error["payload"]["errors"]
+    assert errors[0]["extensions"]["code"] == "NOT_FOUND"
