@@ -15,6 +15,7 @@ from .errors import INTERNAL_MESSAGE, ErrorMapping, FlowqlSchema, client_error
 from .limits import document_limits_rule
 from .loaders import build_loaders
 from .mutation import Mutation
+from .operation_name import OperationNameRequired
 from .query import Query
 from .subscription import Subscription
 
@@ -36,6 +37,7 @@ def create_schema(
             *extensions,
             # The rule classes are made once: the validation cache keys on them.
             lambda: AddValidationRules(rules),
+            OperationNameRequired,
             lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
             # Clients repeat the same documents: parse and validate each one once.
             SafeParserCache,
