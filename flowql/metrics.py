@@ -2,10 +2,13 @@
 
 Stage transitions by kind and status (an event-bus listener), instances by status (read
 from the store at scrape time), HTTP request latency, open subscriptions and WebSocket
-connections. Other parts of the gateway (the NATS consumer) add their counters here.
+connections, and the event loop's task count. Other parts of the gateway (the NATS
+consumer) add their counters here.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -43,6 +46,12 @@ class Metrics:
         self.websockets = Gauge(
             "flowql_websocket_connections_open", "Open GraphQL WebSocket connections.", registry=self.registry
         )
+        self.tasks = Gauge(
+            "flowql_asyncio_tasks",
+            "asyncio tasks alive in the server's event loop (a leak shows as a count that only grows).",
+            registry=self.registry,
+        )
+        self.tasks.set_function(_task_count)
         self.nats_messages = Counter(
             "flowql_nats_messages_total",
             "NATS JetStream messages handled by the event consumer, by outcome "
@@ -71,6 +80,13 @@ class Metrics:
         for status in InstanceStatus:
             self.instances.labels(status.value).set(counts.get(status, 0))
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+def _task_count() -> int:
+    try:
+        return len(asyncio.all_tasks())
+    except RuntimeError:  # no running loop (rendered outside the server)
+        return 0
 
 
 __all__ = ["Metrics"]
