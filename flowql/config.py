@@ -18,7 +18,8 @@ WRITE = "orchestration:write"
 SCOPES = frozenset({READ, WRITE})
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 PREFIX = "FLOWQL_"
-IGNORED = frozenset({"FLOWQL_SLOW", "FLOWQL_CHROMIUM"})
+IGNORED = frozenset({"FLOWQL_SLOW", "FLOWQL_CHROMIUM", "FLOWQL_CRASH_AT"})
+"""FLOWQL_CRASH_AT arms a named crash point in engine/faults.py (recovery tests of a served process)."""
 
 
 class ConfigError(ValueError):

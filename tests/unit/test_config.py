@@ -44,6 +44,11 @@ def test_test_suite_keys_are_not_server_settings() -> None:
     Config.from_env({"FLOWQL_TEST_MONGODB_URI": "mongodb://x", "FLOWQL_SLOW": "1"})
 
 
+def test_a_crash_point_does_not_stop_serve_from_starting() -> None:
+    """engine/faults.py reads FLOWQL_CRASH_AT; `flowql serve` refused to start with it set."""
+    Config.from_env({"FLOWQL_CRASH_AT": "after-activity:3"})
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
