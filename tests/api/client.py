@@ -26,6 +26,8 @@ class Api:
     session: aiohttp.ClientSession
     app_state: AppState
     token: str | None = None
+    server: Any = None
+    """The aiohttp TestServer (tests may close it to exercise shutdown)."""
 
     @property
     def engine(self):  # type: ignore[no-untyped-def]

@@ -44,7 +44,9 @@ async def make_api(tmp_path: Any) -> AsyncIterator[ApiFactory]:
         servers.append(server)
         session = aiohttp.ClientSession()
         sessions.append(session)
-        return Api(url=server.make_url("/"), session=session, app_state=app[STATE], token=token)
+        return Api(
+            url=server.make_url("/"), session=session, app_state=app[STATE], token=token, server=server
+        )
 
     yield create
     for session in sessions:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from pathlib import Path
 
+import aiohttp
+
+from flowql.storage.sqlite import SqliteStore
 from tests.api.client import Api, collect
+from tests.api.conftest import ApiFactory
 from tests.api.flows import TRANSITIONS, create_workflow, run, send_stage
 
 
@@ -62,3 +68,44 @@ async def test_status_page_and_rest_are_mounted(api: Api) -> None:
         assert resp.status == 200 and resp.content_type == "text/html"
     async with api.session.get(api.url / "api/orchestration/v2/workflows") as resp:
         assert resp.status == 200
+
+
+async def test_shutdown_closes_subscriptions_and_keeps_instances(
+    make_api: ApiFactory, tmp_path: Path
+) -> None:
+    """Shutdown closes open WebSockets (1001), stops the engine, closes the store; the
+    waiting instance is still RUNNING in the store for the next start."""
+    store_path = tmp_path / "shutdown.db"
+    api = await make_api(store=SqliteStore(str(store_path)))
+    workflow = await create_workflow(api, [{"wait_event": {"event": "never"}}])
+    instance = await run(api, workflow)
+    async with aiohttp.ClientSession() as session:
+        ws = await session.ws_connect(api.ws_url, protocols=["graphql-transport-ws"])
+        await ws.send_json({"type": "connection_init", "payload": {}})
+        assert (await ws.receive_json())["type"] == "connection_ack"
+        await ws.send_json(
+            {
+                "id": "1",
+                "type": "subscribe",
+                "payload": {"query": TRANSITIONS, "variables": {"id": instance["id"]}},
+            }
+        )
+        assert (await ws.receive_json())["type"] == "next"
+
+        async def until_closed() -> list[aiohttp.WSMsgType]:
+            kinds = []
+            async for message in ws:  # answers the server's close frame
+                kinds.append(message.type)
+            return kinds
+
+        reader = asyncio.create_task(until_closed())
+        await asyncio.wait_for(api.server.close(), 10)
+        await asyncio.wait_for(reader, 5)
+        assert ws.close_code == 1001, ws.close_code
+    reopened = SqliteStore(str(store_path))
+    await reopened.open()
+    try:
+        stored = await reopened.get_instance(instance["id"])
+        assert stored is not None and stored.status.value == "RUNNING"
+    finally:
+        await reopened.close()
