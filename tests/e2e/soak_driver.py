@@ -51,6 +51,10 @@ class SoakConfig:
     timing: Timing = field(default_factory=Timing)
     down: tuple[float, float] = (0.1, 1.0)
     """Seconds the server stays dead after each kill (requests keep coming)."""
+    crash_points: int = 1
+    """Restarts armed with FLOWQL_CRASH_AT=after-activity:n: the server dies right after a
+    posting, before its stage is committed (the moment a doubled posting would come from)."""
+    crash_after: tuple[int, int] = (3, 15)
     settle_timeout: float = 120.0
     concurrency: int = 16
 
@@ -60,6 +64,7 @@ class SoakReport:
     config: SoakConfig
     verdict: Verdict
     kills: int = 0
+    crashes: int = 0
     starts: list[Start] = field(default_factory=list)
     wall_seconds: float = 0.0
     settle_seconds: float = 0.0
@@ -74,11 +79,15 @@ class SoakReport:
 
     def lines(self) -> list[str]:
         v = self.verdict
-        restarts = ", ".join(f"{s.healthy_after:.2f}s ({s.resumed} resumed)" for s in self.starts[1:])
+        restarts = ", ".join(
+            f"{s.healthy_after:.2f}s ({s.resumed} resumed{', armed' if s.crash_at else ''})"
+            for s in self.starts[1:]
+        )
         return [
             f"store            {self.config.store.split('?')[0]}",
             f"instances        {v.instances} ({dict(sorted(v.statuses.items()))}), seed {self.config.seed}",
-            f"kills            {self.kills} (SIGKILL), graceful exit code {self.exit_code}",
+            f"kills            {self.kills} SIGKILLs from outside, {self.crashes} at a crash point "
+            f"(after an activity ran, before its commit); graceful exit code {self.exit_code}",
             f"first start      {self.starts[0].healthy_after:.2f}s to healthy" if self.starts else "",
             f"restarts         {restarts or '-'}",
             f"events           {v.events_accepted} accepted, {v.events_stored} stored, "
@@ -181,11 +190,23 @@ class _Soak:
         previous restart was healthy for a random while."""
         loop = asyncio.get_running_loop()
         moments = sorted(self.rng.uniform(0.15 * window, 0.95 * window) for _ in range(self.config.kills))
-        for moment in moments:
+        for number, moment in enumerate(moments):
             await asyncio.sleep(max(self.rng.uniform(0.2, 0.8), t0 + moment - loop.time()))
             self.server.kill()
             await asyncio.sleep(self.rng.uniform(*self.config.down))
+            if number < self.config.crash_points and not await self.crash_at_a_point():
+                continue  # still up, armed
             await self.server.start()
+
+    async def crash_at_a_point(self) -> bool:
+        """Start armed and wait for the server to kill itself after its n-th posting; False
+        if it has not within a while (it stays up, armed: the next kill ends it)."""
+        crash_at = f"after-activity:{self.rng.randint(*self.config.crash_after)}"
+        started = await self.server.start(crash_at=crash_at)
+        if started is not None and not await self.server.until_crashed(timeout=15.0):
+            return False
+        await asyncio.sleep(self.rng.uniform(*self.config.down))
+        return True
 
     async def settle(self) -> None:
         loop = asyncio.get_running_loop()
@@ -222,6 +243,7 @@ async def run_soak(config: SoakConfig) -> SoakReport:
         exit_code = server.stop()
     report.exit_code = exit_code
     report.kills = server.kills
+    report.crashes = server.crashes
     report.starts = server.starts
     report.error_lines = server.errors()
     store = create_store(config.store)

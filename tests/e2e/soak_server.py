@@ -1,7 +1,9 @@
 """A real `flowql serve` process that the soak kills with SIGKILL and starts again.
 
 Every generation of the process appends to one log file; the `flowql ready` line of each
-start says how many instances it resumed.
+start says how many instances it resumed. A generation may be armed with a named crash
+point (`FLOWQL_CRASH_AT=after-activity:n`, engine/faults.py): it then SIGKILLs itself right
+after its n-th activity (a posting applied) and before that stage's commit.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class Start:
 
     healthy_after: float
     resumed: int | None
+    crash_at: str | None = None
 
 
 class Server:
@@ -52,6 +55,8 @@ class Server:
         self.log = workdir / "server.log"
         self.starts: list[Start] = []
         self.kills = 0
+        self.crashes = 0
+        """Generations that killed themselves at their crash point."""
         self._process: subprocess.Popen[bytes] | None = None
         self._log_offset = 0
 
@@ -59,8 +64,12 @@ class Server:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
-    def spawn(self) -> None:
+    def spawn(self, crash_at: str | None = None) -> None:
+        if self.running:
+            raise ServerFailed("the previous generation is still running")
         env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWQL_")}
+        if crash_at:
+            env["FLOWQL_CRASH_AT"] = crash_at
         self._log_offset = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as out:
             self._process = subprocess.Popen(
@@ -71,24 +80,40 @@ class Server:
                 env=env,
             )
 
-    async def start(self, timeout: float = 60.0) -> Start:
-        """Spawn and wait for GET /healthz 200."""
+    async def start(self, timeout: float = 60.0, *, crash_at: str | None = None) -> Start | None:
+        """Spawn and wait for GET /healthz 200; None when an armed generation reached its
+        crash point before that."""
         began = time.monotonic()
-        self.spawn()
+        self.spawn(crash_at)
         async with aiohttp.ClientSession() as http:
             while time.monotonic() - began < timeout:
                 if not self.running:
+                    if crash_at and self._exit_code() == -signal.SIGKILL:
+                        self.crashes += 1
+                        return None
                     raise ServerFailed(f"flowql serve exited with {self._exit_code()}:\n{self.tail()}")
                 try:
                     async with http.get(f"{self.url}/healthz", timeout=aiohttp.ClientTimeout(total=2)) as r:
                         if r.status == 200:
-                            start = Start(round(time.monotonic() - began, 3), self._resumed())
+                            start = Start(round(time.monotonic() - began, 3), self._resumed(), crash_at)
                             self.starts.append(start)
                             return start
                 except (aiohttp.ClientError, TimeoutError):
                     pass
                 await asyncio.sleep(0.05)
         raise ServerFailed(f"not healthy after {timeout} s:\n{self.tail()}")
+
+    async def until_crashed(self, timeout: float) -> bool:
+        """Wait for an armed generation to kill itself; False if it is still up after `timeout`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.running:
+                if self._exit_code() != -signal.SIGKILL:
+                    raise ServerFailed(f"flowql serve exited with {self._exit_code()}:\n{self.tail()}")
+                self.crashes += 1
+                return True
+            await asyncio.sleep(0.02)
+        return False
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hook runs, nothing is flushed beyond what was committed."""

@@ -25,7 +25,8 @@ def check(report: SoakReport, *, kills: int) -> None:
     verdict = report.verdict
     assert verdict.violations == [], "\n".join(verdict.violations[:30])
     assert report.kills == kills
-    assert len(report.starts) == kills + 1
+    assert report.crashes == report.config.crash_points, "the armed restart reached its crash point"
+    assert len([s for s in report.starts if not s.crash_at]) == 1 + kills, "one restart after each kill"
     assert report.exit_code == 0, "graceful stop after the soak"
     assert verdict.instances == report.config.instances
     assert sum(verdict.statuses.values()) == verdict.instances
