@@ -9,13 +9,18 @@ closed with 4400 and a reason naming the field (graphql-transport-ws: "invalid m
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+import logging
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 from strawberry.aiohttp.views import AiohttpWebSocketAdapter
+from strawberry.http.exceptions import WebSocketDisconnected
+
+log = logging.getLogger(__name__)
 
 INVALID_MESSAGE = 4400
 _OPERATION_TYPES = ("subscribe", "start")  # graphql-transport-ws, legacy graphql-ws
+_ID_TYPES = (*_OPERATION_TYPES, "complete", "stop")
 
 
 def message_problem(message: object) -> str | None:
@@ -25,6 +30,8 @@ def message_problem(message: object) -> str | None:
     if not isinstance(message.get("type"), str):
         return "type: must be a string"
     if "id" in message and not isinstance(message["id"], str):
+        return "id: must be a string"
+    if message["type"] in _ID_TYPES and not isinstance(message.get("id"), str):
         return "id: must be a string"
     if message["type"] not in _OPERATION_TYPES:
         return None
@@ -46,7 +53,18 @@ def _payload_problem(payload: dict[str, Any]) -> str | None:
 
 
 class CheckedWebSocketAdapter(AiohttpWebSocketAdapter):
-    """Strawberry's aiohttp adapter; a malformed message closes the socket (4400)."""
+    """Strawberry's aiohttp adapter; a malformed message closes the socket (4400), and a
+    result for a socket that is gone is dropped: an operation still running when the socket
+    closed (a client vanished, or the handler closed it for a duplicate id) raised out of
+    its task into the error log."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        if self.ws.closed:
+            return
+        try:
+            await super().send_json(message)
+        except WebSocketDisconnected:
+            log.debug("result dropped: the WebSocket is gone")
 
     async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncGenerator[object, None]:
         async for message in super().iter_json(ignore_parsing_errors=ignore_parsing_errors):

@@ -10,7 +10,9 @@ import logging
 
 import aiohttp
 import pytest
+from aiohttp import ClientConnectionResetError
 
+from flowql.ws_messages import CheckedWebSocketAdapter
 from tests.api.client import LEGACY_WS, TRANSPORT_WS, Api
 
 SUBSCRIPTION = "subscription($id: ID!) { stageTransitions(instanceID: $id) { seq } }"
@@ -31,6 +33,7 @@ CASES = {
     "id a number": (lambda p: {**operation(p, query=SUBSCRIPTION), "id": 1}, "id"),
     "a list": (lambda p: [1, 2], "JSON object"),
     "type a number": (lambda p: {"type": 5}, "type"),
+    "stop or complete without id": (lambda p: {"type": "complete" if p == TRANSPORT_WS else "stop"}, "id"),
 }
 
 
@@ -66,3 +69,27 @@ async def test_well_formed_messages_still_work(api: Api) -> None:
     assert error["type"] in ("error", "next")
     errors = error["payload"] if error["type"] == "error" else error["payload"]["errors"]
     assert errors[0]["extensions"]["code"] == "NOT_FOUND"
+
+
+class _GoneSocket:
+    """An aiohttp WebSocket whose peer vanished while `closed` was not yet set."""
+
+    closed = False
+
+    async def send_str(self, data: str) -> None:
+        raise ClientConnectionResetError("Cannot write to closing transport")
+
+
+class _View:
+    def encode_json(self, data: object) -> str:
+        return json.dumps(data)
+
+
+async def test_a_result_for_a_vanished_peer_is_dropped() -> None:
+    """The fuzzer saw 'Exception in worker task' (ClientConnectionResetError) logged when an
+    operation's result was sent as the client closed: the peer is gone, nothing to report."""
+    adapter = CheckedWebSocketAdapter(_View(), None, _GoneSocket())  # type: ignore[arg-type]
+    await adapter.send_json({"type": "next", "id": "1", "payload": {}})
+    gone = _GoneSocket()
+    gone.closed = True
+    await CheckedWebSocketAdapter(_View(), None, gone).send_json({"type": "complete", "id": "1"})  # type: ignore[arg-type]
