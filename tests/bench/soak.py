@@ -6,7 +6,7 @@ random moments and restarted on the same store; then every invariant is checked 
 store it left. Prints the figures; exits 1 on any violation. The scenario and driver are
 tests/e2e/soak_driver.py, shared with tests/e2e/test_crash_recovery.py.
 
-    python tests/bench/soak.py [--instances 1000] [--kills 6] [--window 40] [--seed 7]
+    python tests/bench/soak.py [--instances 1000] [--kills 6] [--crash-points 2] [--seed 7]
                                [--store sqlite:///path | mongodb://host/db] [--json]
 """
 
@@ -46,6 +46,8 @@ async def soak(args: argparse.Namespace, workdir: Path) -> SoakReport:
             seed=args.seed,
             timing=timing,
             concurrency=args.concurrency,
+            crash_points=args.crash_points,
+            crash_after=(3, 60),
             settle_timeout=300,
         )
 
@@ -64,6 +66,12 @@ def main() -> int:
     parser.add_argument("--window", type=float, default=40.0, help="seconds over which runs start")
     parser.add_argument("--max-delay", type=float, default=5.0, help="longest delay stage, seconds")
     parser.add_argument("--seed", type=int, default=random.randrange(10_000))
+    parser.add_argument(
+        "--crash-points",
+        type=int,
+        default=2,
+        help="restarts armed to die right after a posting (FLOWQL_CRASH_AT)",
+    )
     parser.add_argument("--concurrency", type=int, default=16, help="requests in flight")
     parser.add_argument("--store", help="default: a fresh SQLite file in a temporary folder")
     parser.add_argument("--keep", type=Path, help="folder to keep the store and server log in")

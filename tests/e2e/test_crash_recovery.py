@@ -28,6 +28,7 @@ def check(report: SoakReport, *, kills: int) -> None:
     assert report.crashes == report.config.crash_points, "the armed restart reached its crash point"
     assert len([s for s in report.starts if not s.crash_at]) == 1 + kills, "one restart after each kill"
     assert report.exit_code == 0, "graceful stop after the soak"
+    assert report.error_lines == [], "the server logged errors:\n" + "\n".join(report.error_lines[:10])
     assert verdict.instances == report.config.instances
     assert sum(verdict.statuses.values()) == verdict.instances
     assert verdict.statuses.keys() <= {"SUCCEEDED", "FAILED"}
@@ -59,12 +60,15 @@ async def test_sigkill_soak_on_mongodb(tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 async def test_long_sigkill_soak_on_sqlite(tmp_path: Path) -> None:
-    """What tests/bench/soak.py runs by default: 1,000 runs, 6 kills."""
+    """What tests/bench/soak.py runs by default: 1,000 runs, 6 kills, 2 of them followed by a
+    restart that dies at a crash point."""
     config = SoakConfig(
         store=f"sqlite:///{tmp_path / 'soak.db'}",
         workdir=tmp_path,
         instances=1000,
         kills=6,
+        crash_points=2,
+        crash_after=(3, 60),
         seed=SEED,
         timing=LONG,
     )
