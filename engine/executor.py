@@ -79,6 +79,14 @@ class Executor:
         self._waiters.setdefault(instance_id, []).append(future)
         return future
 
+    def forget_waiter(self, instance_id: str, future: asyncio.Future[Instance]) -> None:
+        """Drop a waiter that gave up (a timed-out `run_workflow(wait=True)`)."""
+        waiters = self._waiters.get(instance_id, [])
+        if future in waiters:
+            waiters.remove(future)
+        if not waiters:
+            self._waiters.pop(instance_id, None)
+
     async def cancel(self, instance_id: str) -> Instance:
         async with self._lock(instance_id):
             self._fresh.pop(instance_id, None)

@@ -103,6 +103,7 @@ class Orchestration:
         try:
             return await asyncio.wait_for(done, timeout if timeout is not None else self.run_timeout)
         except TimeoutError:
+            self._executor.forget_waiter(instance.id, done)
             return await self.get_instance(instance.id)
 
     async def get_instance(self, instance_id: str) -> Instance:

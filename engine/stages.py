@@ -36,6 +36,11 @@ class StageKind(str, Enum):
     UPDATE = "update"
 
 
+MAX_AMOUNT_DIGITS = 1000
+"""Arbitrary precision, but bounded input: 10^1000 is beyond any asset's supply."""
+MAX_AMOUNT_BITS = 3322  # 10^1000 < 2^3322
+
+
 def _is_template(value: object) -> bool:
     return isinstance(value, str) and TEMPLATE.search(value) is not None
 
@@ -45,6 +50,8 @@ def _big_int(value: object) -> int | str:
     if isinstance(value, bool):
         raise ValueError("must be an integer, not a boolean")
     if isinstance(value, int):
+        if value.bit_length() > MAX_AMOUNT_BITS:
+            raise ValueError(f"must have at most {MAX_AMOUNT_DIGITS} digits")
         if value < 0:
             raise ValueError("must not be negative")
         return value
@@ -54,8 +61,11 @@ def _big_int(value: object) -> int | str:
         if _is_template(value):
             return value
         if value.isascii() and value.isdigit():
+            if len(value) > MAX_AMOUNT_DIGITS:
+                raise ValueError(f"must have at most {MAX_AMOUNT_DIGITS} digits")
             return int(value)
-        raise ValueError(f"must be a non-negative integer, got {value!r}")
+        shown = value if len(value) <= 40 else value[:40] + "..."
+        raise ValueError(f"must be a non-negative integer, got {shown!r}")
     raise ValueError("must be an integer")
 
 

@@ -166,6 +166,7 @@ async def test_cancel_waiting_instance_then_twice_then_finished(engine: Engine) 
 async def test_run_with_wait_times_out_to_the_running_instance(engine: Engine) -> None:
     instance = await run(engine, [{"wait_event": {"event": "never"}}], timeout=0.1)
     assert instance.status is InstanceStatus.RUNNING
+    assert engine.executor._waiters == {}
 
 
 async def test_deleted_workflow_refuses_runs_but_running_instances_go_on(engine: Engine) -> None:

@@ -107,3 +107,10 @@ def test_allow_overdraft_must_be_a_real_boolean(value: Any) -> None:
 
 def test_delay_longer_than_100_years_is_refused_at_create() -> None:
     assert error_of([{"delay": {"duration": "900000000h"}}]).field == "stages[0].delay.duration"
+
+
+@pytest.mark.parametrize("amount", ["9" * 1001, 10**1001])
+def test_amounts_over_1000_digits_are_refused_with_a_short_message(amount: Any) -> None:
+    error = error_of([send(amount={"amount": amount, "asset": "USD"})])
+    assert error.field == "stages[0].send.amount.amount"
+    assert "at most 1000 digits" in error.message and len(error.message) < 200
