@@ -1,0 +1,1 @@
+"""GraphQL fuzzing support: hostile values, strategies, clients and the verdict."""
