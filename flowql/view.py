@@ -51,7 +51,7 @@ class ViewSettings:
 
 
 class FlowqlView(GraphQLView[Context, None]):
-    websocket_adapter_class = CheckedWebSocketAdapter  # type: ignore[assignment]
+    websocket_adapter_class = CheckedWebSocketAdapter
 
     def __init__(
         self,
