@@ -79,6 +79,8 @@ def table(section: Section) -> list[str]:
 def _cell(value: object) -> str:
     if value is None:
         return ""
+    if isinstance(value, float) and value.is_integer():
+        return f"{int(value):,}"
     if isinstance(value, float):
         return f"{value:,.1f}" if abs(value) >= 100 else f"{value:.2f}"
     if isinstance(value, int):
@@ -144,6 +146,26 @@ def draw(name: str, section: Section, out: Path) -> Path | None:
                 ),
             ],
         )
+    if name == "subscriptions":
+        return plot(
+            out / "subscriptions.png",
+            "Subscriptions under load",
+            section.rows,
+            x="subscribers",
+            x_label="subscribers (5 per instance)",
+            series=lambda r: (
+                f"sendEvent {r['events_per_s']}" + ("/s" if r["events_per_s"] != "burst" else "")
+            ),
+            panels=[
+                Panel("throughput", "transitions delivered/s", [Metric("deliveries_per_s", "deliveries/s")]),
+                Panel(
+                    "latency",
+                    latency,
+                    [Metric("delivery_p50_ms", "commit→client p50"), Metric("delivery_p99_ms", "p99", "--")],
+                    log_y=True,
+                ),
+            ],
+        )
     return _generic(name, section, out)
 
 
@@ -200,7 +222,7 @@ def main() -> int:
     runners = {
         "engine": lambda: sections.engine(counts, args.dbos_max),
         "api": lambda: sections.api(counts, args.quick),
-        "subscriptions": lambda: sections.subscriptions(args.quick),
+        "subscriptions": sections.subscriptions,
         "triggers": lambda: sections.triggers(counts, nats_up()),
     }
     results: list[tuple[str, Section]] = []
