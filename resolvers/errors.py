@@ -17,6 +17,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionContext, ExecutionResult
@@ -39,7 +40,7 @@ def _original(error: GraphQLError) -> BaseException | None:
 
 # Strawberry's own exceptions about the client's document (wrong operation type for the
 # transport, unknown operation name): client errors, not server faults.
-_CLIENT_MISTAKES = (InvalidOperationTypeError, CannotGetOperationTypeError)
+_CLIENT_MISTAKES = (InvalidOperationTypeError, CannotGetOperationTypeError, MissingQueryError)
 
 
 def _is_internal(error: GraphQLError) -> bool:
@@ -56,6 +57,8 @@ def _client_message(error: GraphQLError, original: BaseException | None) -> str:
         )
     if isinstance(original, CannotGetOperationTypeError):
         return original.as_http_error_reason()
+    if isinstance(original, MissingQueryError):  # an empty `query` over a WebSocket
+        return "No GraphQL query found in the request"
     return error.message
 
 

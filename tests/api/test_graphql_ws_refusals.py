@@ -93,3 +93,23 @@ async def test_a_result_for_a_vanished_peer_is_dropped() -> None:
     gone = _GoneSocket()
     gone.closed = True
     await CheckedWebSocketAdapter(_View(), None, gone).send_json({"type": "complete", "id": "1"})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS], ids=["transport-ws", "legacy-ws"])
+async def test_empty_query_is_a_validation_error(
+    api: Api, protocol: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Found by the fuzzer (1,500 examples): Strawberry's MissingQueryError was INTERNAL."""
+    async with api.session.ws_connect(api.ws_url, protocols=[protocol]) as ws:
+        await ws.send_str('{"type": "connection_init"}')
+        assert (await ws.receive_json())["type"] == "connection_ack"
+        await ws.send_json(operation(protocol, query=""))
+        message = await ws.receive_json(timeout=5)
+        while message["type"] == "ka":
+            message = await ws.receive_json(timeout=5)
+    assert message["type"] == "error"
+    errors = message["payload"] if isinstance(message["payload"], list) else [message["payload"]]
+    assert errors == [
+        {"message": "No GraphQL query found in the request", "extensions": {"code": "VALIDATION"}}
+    ]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

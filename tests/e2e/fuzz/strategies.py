@@ -229,7 +229,7 @@ def variables_for(schema: GraphQLSchema, samples: Samples, operation: OperationD
 def ws_messages(documents: list[str]) -> Strategy:
     """1-3 protocol messages (either protocol's types) with hostile fields, as JSON text."""
     payload = st.fixed_dictionaries(
-        {"query": maybe_hostile(st.sampled_from(documents))},
+        {"query": maybe_hostile(st.sampled_from([*documents, "", " ", "# a comment"]))},
         optional={
             "variables": maybe_hostile(st.dictionaries(text, any_json, max_size=3)),
             "operationName": maybe_hostile(st.none() | text),
