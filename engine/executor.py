@@ -1,9 +1,11 @@
-"""Runs instances: one asyncio task per instance while it has work, none while it waits.
+"""Runs instances on a bounded pool of driver tasks; an instance that waits costs nothing here.
 
-`wake(id)` makes sure a task advances the instance; a task loops over moves, commits each
-batch of transitions (write), then publishes them (then publish), and ends when the
-instance blocks on a timer, an event or termination. Waiting instances cost a row in the
-store and nothing here; the scheduler wakes them when they are due.
+`wake(id)` makes sure the instance is advanced: by a new driver task while fewer than
+`max_concurrency` run, else it joins a FIFO ready queue that drivers take from when they
+finish. A driver loops over the instance's moves, commits each batch of transitions (write),
+then publishes them (then publish), and lets go of the instance when it blocks on a timer,
+an event or termination. So 100k runnable instances cost 100k ids in a deque, not 100k
+tasks; waiting instances cost a row in the store and the scheduler wakes them when due.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from collections import deque
 from collections.abc import Callable
 
 from .bus import EventBus
@@ -23,6 +26,7 @@ from .store import Store
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_ERROR = 1.0
+FRESH_CACHE = 4096
 
 
 class Executor:
@@ -38,8 +42,11 @@ class Executor:
         self._store = store
         self._bus = bus
         self._deps = deps
-        self._slots = asyncio.Semaphore(max_concurrency)
-        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._max_drivers = max_concurrency
+        self._drivers: set[asyncio.Task[None]] = set()
+        self._ready: deque[str] = deque()
+        self._scheduled: set[str] = set()
+        """Instances being driven or in the ready queue."""
         self._again: set[str] = set()
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._workflows: dict[str, Workflow] = {}
@@ -51,17 +58,23 @@ class Executor:
 
     @property
     def active(self) -> int:
-        return len(self._tasks)
+        """Instances being driven or ready to be."""
+        return len(self._scheduled)
 
     # --- entry points -------------------------------------------------------------------
     def wake(self, instance_id: str) -> None:
         if self._stopping:
             return
-        if instance_id in self._tasks:
-            self._again.add(instance_id)
+        if instance_id in self._scheduled:
+            self._again.add(instance_id)  # a driver holding it looks again before letting go
             return
-        task = asyncio.create_task(self._drive(instance_id), name=f"instance:{instance_id}")
-        self._tasks[instance_id] = task
+        self._scheduled.add(instance_id)
+        if len(self._drivers) < self._max_drivers:
+            driver = asyncio.create_task(self._drive(instance_id), name="instance-driver")
+            self._drivers.add(driver)
+            driver.add_done_callback(self._drivers.discard)
+        else:
+            self._ready.append(instance_id)
 
     async def start(self, instance: Instance, workflow: Workflow) -> None:
         """Insert a new instance with its first stage RUNNING, then drive it."""
@@ -70,7 +83,8 @@ class Executor:
         draft.start_stage(0, workflow.stage_kind(0))
         created = draft.ready_to_save()
         await self._store.insert_instance(created, draft.transitions)
-        self._fresh[created.id] = created
+        if len(self._fresh) < FRESH_CACHE:
+            self._fresh[created.id] = created
         self._publish(draft.transitions)
         self.wake(instance.id)
 
@@ -110,25 +124,34 @@ class Executor:
     async def stop(self) -> None:
         """Stop driving instances; their state stays in the store for the next start."""
         self._stopping = True
-        tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        self._ready.clear()
+        drivers = list(self._drivers)
+        for driver in drivers:
+            driver.cancel()
+        await asyncio.gather(*drivers, return_exceptions=True)
         for futures in self._waiters.values():
             for future in futures:
                 future.cancel()
 
-    # --- the loop of one instance -------------------------------------------------------
-    async def _drive(self, instance_id: str) -> None:
+    # --- drivers ------------------------------------------------------------------------
+    async def _drive(self, instance_id: str | None) -> None:
+        """Advance one instance after another: the first given, then from the ready queue."""
+        while instance_id is not None:
+            try:
+                await self._drive_one(instance_id)
+            finally:
+                self._scheduled.discard(instance_id)
+                self._again.discard(instance_id)
+            instance_id = self._ready.popleft() if self._ready else None
+
+    async def _drive_one(self, instance_id: str) -> None:
         try:
             while True:
                 self._again.discard(instance_id)
-                async with self._slots, self._lock(instance_id):
+                async with self._lock(instance_id):
                     await self._advance(instance_id)
                 if instance_id not in self._again:
                     return
-        except asyncio.CancelledError:
-            raise
         except VersionConflict:
             log.info("instance changed under us; advancing again", extra={"instance": instance_id})
             self._retry_later(instance_id, 0.0)
@@ -137,8 +160,6 @@ class Executor:
                 "instance step failed; retrying in %ss", RETRY_AFTER_ERROR, extra={"instance": instance_id}
             )
             self._retry_later(instance_id, RETRY_AFTER_ERROR)
-        finally:
-            self._tasks.pop(instance_id, None)
 
     def _retry_later(self, instance_id: str, delay: float) -> None:
         asyncio.get_running_loop().call_later(delay, self.wake, instance_id)
@@ -194,7 +215,7 @@ class Executor:
         return lock
 
     async def drain(self, timeout: float = 5.0) -> None:
-        """Wait until no instance has a task (tests and graceful shutdown)."""
+        """Wait until no instance is being driven (tests and graceful shutdown)."""
         deadline = asyncio.get_running_loop().time() + timeout
-        while self._tasks and asyncio.get_running_loop().time() < deadline:
-            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+        while self._drivers and asyncio.get_running_loop().time() < deadline:
+            await asyncio.gather(*list(self._drivers), return_exceptions=True)

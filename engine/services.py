@@ -90,7 +90,7 @@ class Orchestration:
         checked = _check_variables(variables or {})
         now = utc_now()
         instance = Instance(
-            id=instance_id or new_id(),
+            id=instance_id or new_sortable_id(),
             workflow_id=workflow.id,
             created_at=now,
             updated_at=now,
