@@ -128,82 +128,35 @@ async def _attempt(draft: Draft, workflow: Workflow, spec: SendSpec | UpdateSpec
     attempt = previous.attempt + 1 if previous else 1
     name, payload = _describe(spec)
     started = previous.started_at if previous else draft.now()
+
+    def record(*, ended: bool = True, **outcome: Any) -> None:
+        """One history entry per activity: an attempt replaces the previous attempt's entry."""
+        if previous is not None:
+            stage.history.pop()
+        if ended:
+            outcome.update(terminated=True, terminated_at=draft.now())
+        draft.add_activity(Activity(name=name, input=payload, started_at=started, attempt=attempt, **outcome))
+
     try:
         output = await _execute(spec, f"{draft.instance.id}:{stage.stage}", deps.ledger)
-    except FlowqlError as error:
+    except FlowqlError as error:  # a business failure: the stage fails at once
         message = f"{error.code.value}: {error.message}"
-        _record(
-            draft,
-            previous,
-            Activity(
-                name=name,
-                input=payload,
-                error=message,
-                terminated=True,
-                started_at=started,
-                terminated_at=draft.now(),
-                attempt=attempt,
-            ),
-        )
+        record(error=message)
         return _fail(draft, message)
     except Exception as error:  # anything else is transient: retried with backoff
         message = f"{type(error).__name__}: {error}"
         if deps.retry.exhausted(attempt):
-            _record(
-                draft,
-                previous,
-                Activity(
-                    name=name,
-                    input=payload,
-                    error=message,
-                    terminated=True,
-                    started_at=started,
-                    terminated_at=draft.now(),
-                    attempt=attempt,
-                    last_failure=message,
-                ),
-            )
+            record(error=message, last_failure=message)
             return _fail(draft, f"gave up after {attempt} attempts: {message}")
         next_execution = draft.now() + deps.retry.delay_after(attempt)
-        _record(
-            draft,
-            previous,
-            Activity(
-                name=name,
-                input=payload,
-                started_at=started,
-                attempt=attempt,
-                last_failure=message,
-                next_execution=next_execution,
-            ),
-        )
+        record(ended=False, last_failure=message, next_execution=next_execution)
         draft.set_wake(next_execution)
         return Move.BLOCK
     crash_point("after-activity")
-    _record(
-        draft,
-        previous,
-        Activity(
-            name=name,
-            input=payload,
-            output=output,
-            terminated=True,
-            started_at=started,
-            terminated_at=draft.now(),
-            attempt=attempt,
-            last_failure=previous.last_failure if previous else None,
-        ),
-    )
+    record(output=output, last_failure=previous.last_failure if previous else None)
     draft.set_wake(None)
     _succeed(draft, workflow)
     return Move.COMMIT
-
-
-def _record(draft: Draft, previous: Activity | None, activity: Activity) -> None:
-    """An attempt replaces the open entry of the previous attempt: one entry per activity."""
-    if previous is not None:
-        draft.stage.history.pop()
-    draft.add_activity(activity)
 
 
 def _describe(spec: SendSpec | UpdateSpec) -> tuple[str, dict[str, Any]]:
