@@ -153,9 +153,7 @@ def draw(name: str, section: Section, out: Path) -> Path | None:
             section.rows,
             x="subscribers",
             x_label="subscribers (5 per instance)",
-            series=lambda r: (
-                f"sendEvent {r['events_per_s']}" + ("/s" if r["events_per_s"] != "burst" else "")
-            ),
+            series=lambda r: _rate(r["events_per_s"]),
             panels=[
                 Panel("throughput", "transitions delivered/s", [Metric("deliveries_per_s", "deliveries/s")]),
                 Panel(
@@ -167,6 +165,10 @@ def draw(name: str, section: Section, out: Path) -> Path | None:
             ],
         )
     return _generic(name, section, out)
+
+
+def _rate(value: object) -> str:
+    return f"sendEvent {value:g}/s" if isinstance(value, int | float) else f"sendEvent {value}"
 
 
 def _generic(name: str, section: Section, out: Path) -> Path | None:
