@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -20,6 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from tests.e2e.live_server import flowql_command, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = Path(__file__).parent / "browser"
@@ -38,23 +38,12 @@ def skip_without_browser() -> None:
         pytest.skip(f"{PLAYWRIGHT} not found: run `npm ci` at the repository root")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _flowql_command() -> list[str]:
-    exe = Path(sys.executable).with_name("flowql")
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "flowql.cli"]
-
-
 class FlowqlServer:
     """`flowql serve` on a fixed port and SQLite file; can be killed and started again."""
 
     def __init__(self, tmp_path: Path, *extra: str) -> None:
         self.tmp_path = tmp_path
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.extra = extra
         self.proc: subprocess.Popen[bytes] | None = None
@@ -63,7 +52,7 @@ class FlowqlServer:
         with (self.tmp_path / "server.log").open("ab") as log:
             self.proc = subprocess.Popen(
                 [
-                    *_flowql_command(),
+                    *flowql_command(),
                     "serve",
                     "--host",
                     "127.0.0.1",

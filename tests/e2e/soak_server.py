@@ -12,25 +12,14 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def serve_command() -> list[str]:
-    exe = Path(sys.executable).with_name("flowql")
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "flowql.cli"]
+from tests.e2e.live_server import flowql_command, free_port
 
 
 class ServerFailed(RuntimeError):
@@ -73,7 +62,7 @@ class Server:
         self._log_offset = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as out:
             self._process = subprocess.Popen(
-                [*serve_command(), "serve", "--port", str(self.port), "--store", self.store],
+                [*flowql_command(), "serve", "--port", str(self.port), "--store", self.store],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 cwd=self.workdir,
@@ -170,4 +159,4 @@ class Server:
         return None
 
 
-__all__ = ["Server", "ServerFailed", "Start", "free_port", "serve_command"]
+__all__ = ["Server", "ServerFailed", "Start", "free_port"]

@@ -7,9 +7,7 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -18,6 +16,8 @@ import aiohttp
 import pytest
 from gql import Client, gql
 from gql.transport.websockets import WebsocketsTransport
+
+from tests.e2e.live_server import flowql_command, free_port
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -32,17 +32,6 @@ STAGES = [
         }
     },
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _command() -> list[str]:
-    exe = Path(sys.executable).with_name("flowql")
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "flowql.cli"]
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
@@ -61,14 +50,14 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
 
 
 def test_serve_runs_a_workflow_end_to_end(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = tmp_path / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWQL_")}
     env["FLOWQL_LOG_LEVEL"] = "INFO"  # env and flags together
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [*_command(), "serve", "--port", str(port), "--store", f"sqlite:///{tmp_path / 'e2e.db'}"],
+            [*flowql_command(), "serve", "--port", str(port), "--store", f"sqlite:///{tmp_path / 'e2e.db'}"],
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=tmp_path,
