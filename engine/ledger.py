@@ -14,7 +14,7 @@ from .clock import parse_time, utc_now
 from .errors import not_found, validation
 from .models import Account, Posting, Wallet, new_id
 from .stages import Endpoint, SendSpec
-from .store import Store
+from .store import LedgerStore
 
 ADDRESS = re.compile(r"[a-zA-Z0-9_-]+(:[a-zA-Z0-9_-]+)*")
 WORLD = "world"
@@ -45,7 +45,7 @@ def check_address(address: str, *, field: str) -> str:
 
 
 class EmbeddedLedger:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: LedgerStore) -> None:
         self._store = store
 
     async def send(self, spec: SendSpec, *, reference: str) -> Posting:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from .clock import utc_now
-from .store import Store
+from .store import InstanceStore
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ MAX_SLEEP = 5.0
 
 
 class Scheduler:
-    def __init__(self, store: Store, wake: Callable[[str], None]) -> None:
+    def __init__(self, store: InstanceStore, wake: Callable[[str], None]) -> None:
         self._store = store
         self._wake = wake
         self._changed = asyncio.Event()

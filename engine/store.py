@@ -1,4 +1,16 @@
-"""The storage contract the engine needs. `storage/` implements it for SQLite and MongoDB.
+"""The storage contract the engine needs, as one small protocol per concern. `storage/`
+implements every protocol for SQLite and MongoDB.
+
+- `WorkflowStore`: workflow definitions.
+- `InstanceStore`: instances with their transitions, inbox and wake-up index.
+- `TriggerStore`: triggers and their occurrences.
+- `LedgerStore`: the embedded ledger (postings, accounts, wallets).
+- `Store`: all of them plus `open`/`close`, for wiring.
+
+A component takes the narrowest protocol it uses (the embedded ledger takes `LedgerStore`).
+To add a method: declare it on the protocol of its concern, implement it in the module of
+the same concern in both backends (`storage/sqlite/<concern>.py`, `storage/mongo/<concern>.py`)
+and test it in `tests/contract/test_<concern>.py`.
 
 Every method takes and returns domain models; no driver type crosses this line. A method
 is one atomic write (one SQLite transaction, one MongoDB document update) unless its
@@ -26,13 +38,7 @@ from .models import (
 from .pagination import Page, PageRequest
 
 
-class Store(Protocol):
-    async def open(self) -> None:
-        """Connect, create the schema / indexes if missing."""
-
-    async def close(self) -> None: ...
-
-    # --- workflows ----------------------------------------------------------------------
+class WorkflowStore(Protocol):
     async def insert_workflow(self, workflow: Workflow) -> None: ...
 
     async def get_workflow(self, workflow_id: str) -> Workflow | None:
@@ -46,6 +52,8 @@ class Store(Protocol):
     async def delete_workflow(self, workflow_id: str, at: datetime) -> bool:
         """Soft delete; False when absent or already deleted."""
 
+
+class InstanceStore(Protocol):
     # --- instances ----------------------------------------------------------------------
     async def insert_instance(self, instance: Instance, transitions: Sequence[Transition]) -> None:
         """Raises FlowqlError(CONFLICT) if the id exists."""
@@ -65,6 +73,9 @@ class Store(Protocol):
         self, page: PageRequest, *, workflow_id: str | None = None, running: bool | None = None
     ) -> Page[Instance]: ...
 
+    async def count_instances(self) -> dict[InstanceStatus, int]: ...
+
+    # --- wake-up index ------------------------------------------------------------------
     async def running_instance_ids(self) -> list[str]:
         """Every instance not terminated: what recovery resumes."""
 
@@ -73,10 +84,9 @@ class Store(Protocol):
 
     async def next_wake_at(self) -> datetime | None: ...
 
+    # --- transitions --------------------------------------------------------------------
     async def list_transitions(self, instance_id: str, after_seq: int = 0) -> list[Transition]:
         """Stored transitions of one instance with `seq > after_seq`, in order."""
-
-    async def count_instances(self) -> dict[InstanceStatus, int]: ...
 
     # --- inbox --------------------------------------------------------------------------
     async def append_event(self, event: InboxEvent) -> None: ...
@@ -84,7 +94,8 @@ class Store(Protocol):
     async def list_inbox(self, instance_id: str) -> list[InboxEvent]:
         """Every event sent to an instance, oldest first."""
 
-    # --- triggers -----------------------------------------------------------------------
+
+class TriggerStore(Protocol):
     async def insert_trigger(self, trigger: Trigger) -> None: ...
 
     async def get_trigger(self, trigger_id: str) -> Trigger | None:
@@ -98,13 +109,15 @@ class Store(Protocol):
 
     async def delete_trigger(self, trigger_id: str, at: datetime) -> bool: ...
 
+    # --- occurrences --------------------------------------------------------------------
     async def insert_occurrence(self, occurrence: TriggerOccurrence) -> bool:
         """False, writing nothing, when `(trigger_id, event_id)` is already recorded."""
 
     async def list_occurrences(self, trigger_id: str, page: PageRequest) -> Page[TriggerOccurrence]:
         """Newest first."""
 
-    # --- embedded ledger ----------------------------------------------------------------
+
+class LedgerStore(Protocol):
     async def post(self, posting: Posting, *, allow_overdraft: bool = False) -> Posting:
         """Apply a posting once. A posting whose `reference` exists returns the stored one
         and changes nothing. A source other than `world` may not go below zero unless
@@ -112,15 +125,29 @@ class Store(Protocol):
 
     async def list_postings(self, ledger: str | None = None) -> list[Posting]: ...
 
+    # --- accounts -----------------------------------------------------------------------
     async def get_account(self, ledger: str, address: str) -> Account:
         """Any address exists with empty balances and metadata until used."""
 
     async def set_account_metadata(self, ledger: str, address: str, metadata: dict[str, str]) -> Account:
         """Merge keys into the account's metadata."""
 
+    # --- wallets ------------------------------------------------------------------------
     async def insert_wallet(self, wallet: Wallet) -> None:
         """Raises FlowqlError(CONFLICT) when the name is taken in that ledger."""
 
     async def get_wallet(self, wallet_id: str) -> Wallet | None: ...
 
     async def get_wallet_by_name(self, ledger: str | None, name: str) -> Wallet | None: ...
+
+
+class Store(WorkflowStore, InstanceStore, TriggerStore, LedgerStore, Protocol):
+    """Every concern of one backend, with its lifecycle: what the server wires together."""
+
+    async def open(self) -> None:
+        """Connect, create the schema / indexes if missing."""
+
+    async def close(self) -> None: ...
+
+
+__all__ = ["InstanceStore", "LedgerStore", "Store", "TriggerStore", "WorkflowStore"]

@@ -20,8 +20,8 @@ from flowql.engine.models import Wallet, Workflow, WorkflowConfig
 from flowql.engine.pagination import PageRequest
 from flowql.storage import names
 from flowql.storage.mongo import MongoStore
-from flowql.storage.mongo_ledger import CLAIMED, CREDITED, DEBITED, REFUSED
-from flowql.storage.mongo_schema import INDEXES
+from flowql.storage.mongo.postings import CLAIMED, CREDITED, DEBITED, REFUSED
+from flowql.storage.mongo.schema import INDEXES
 from tests.support.mongo import open_mongo_store
 
 from .factories import BASE, at, inbox_event, instance, occurrence, posting, transition, trigger, workflow

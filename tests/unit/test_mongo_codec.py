@@ -9,7 +9,7 @@ import bson
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flowql.storage.mongo_codec import decode, encode
+from flowql.storage.mongo.codec import decode, encode
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text() | st.floats(allow_nan=False),

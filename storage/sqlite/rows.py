@@ -14,8 +14,8 @@ from flowql.engine.errors import conflict
 from flowql.engine.models import Instance, Transition, Trigger, TriggerOccurrence, Workflow
 from flowql.engine.pagination import Direction, Page, PageRequest, make_page
 
-from .names import INSTANCES, TRANSITIONS
-from .sqlite_schema import DDL, PRAGMAS, VERSION
+from ..names import INSTANCES, TRANSITIONS
+from .schema import DDL, PRAGMAS, VERSION
 
 MAX_IN = 500
 """Ids per `IN (...)` query: well under SQLite's limit on bound parameters."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .names import (
+from ..names import (
     ACCOUNTS,
     BALANCES,
     INBOX,

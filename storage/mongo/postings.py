@@ -37,8 +37,8 @@ from flowql.engine.errors import FlowqlError, conflict, validation
 from flowql.engine.faults import crash_point
 from flowql.engine.models import Account, Posting, Wallet
 
-from .mongo_codec import Doc, decode, decode_amounts, encode, encode_amounts, from_doc, to_doc
-from .names import SCHEMA_VERSION
+from ..names import SCHEMA_VERSION
+from .codec import Doc, decode, decode_amounts, encode, encode_amounts, from_doc, to_doc
 
 if TYPE_CHECKING:
     from pymongo.asynchronous.collection import AsyncCollection

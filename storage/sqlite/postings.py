@@ -8,7 +8,7 @@ import sqlite3
 from flowql.engine.errors import validation
 from flowql.engine.models import Account, Posting
 
-from .names import ACCOUNTS, BALANCES, POSTINGS
+from ..names import ACCOUNTS, BALANCES, POSTINGS
 
 WORLD = "world"
 

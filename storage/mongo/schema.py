@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .names import INBOX, INSTANCES, OCCURRENCES, POSTINGS, TRIGGERS, WALLETS, WORKFLOWS
+from ..names import INBOX, INSTANCES, OCCURRENCES, POSTINGS, TRIGGERS, WALLETS, WORKFLOWS
 
 if TYPE_CHECKING:
     from pymongo.asynchronous.database import AsyncDatabase
 
-    from .mongo_codec import Doc
+    from .codec import Doc
 
 ASC, DESC = 1, -1
 NEWEST_FIRST = [("created_at", DESC), ("_id", DESC)]

@@ -1,4 +1,7 @@
-"""The embedded ledger's store operations: exact, idempotent, never below zero by accident."""
+"""`LedgerStore`: the embedded ledger's postings (exact, idempotent, never below zero by
+accident), accounts and wallets.
+
+Run on every backend by the `store` fixture (conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,17 +10,17 @@ import asyncio
 import pytest
 
 from flowql.engine.errors import ErrorCode, FlowqlError
-from flowql.engine.models import Account
-from flowql.engine.store import Store
+from flowql.engine.models import Account, Wallet
+from flowql.engine.store import LedgerStore
 
-from .factories import posting, wallet
+from .factories import at, posting, wallet
 
 
-async def balance(store: Store, address: str, asset: str = "USD/2") -> int:
+async def balance(store: LedgerStore, address: str, asset: str = "USD/2") -> int:
     return (await store.get_account("default", address)).balances.get(asset, 0)
 
 
-async def test_post_moves_balances_once_per_reference(store: Store) -> None:
+async def test_post_moves_balances_once_per_reference(store: LedgerStore) -> None:
     first = await store.post(posting("i1:0", "world", "users:1", 100))
     again = await store.post(posting("i1:0", "world", "users:1", 999))
     assert again == first
@@ -26,7 +29,7 @@ async def test_post_moves_balances_once_per_reference(store: Store) -> None:
     assert len(await store.list_postings()) == 1
 
 
-async def test_insufficient_funds_writes_nothing(store: Store) -> None:
+async def test_insufficient_funds_writes_nothing(store: LedgerStore) -> None:
     await store.post(posting("fund", "world", "users:1", 10))
     with pytest.raises(FlowqlError) as caught:
         await store.post(posting("spend", "users:1", "users:2", 11))
@@ -39,12 +42,12 @@ async def test_insufficient_funds_writes_nothing(store: Store) -> None:
     assert await balance(store, "users:2") == 10
 
 
-async def test_overdraft_only_when_allowed(store: Store) -> None:
+async def test_overdraft_only_when_allowed(store: LedgerStore) -> None:
     await store.post(posting("od", "users:1", "users:2", 5), allow_overdraft=True)
     assert await balance(store, "users:1") == -5
 
 
-async def test_amounts_beyond_64_bits_are_exact(store: Store) -> None:
+async def test_amounts_beyond_64_bits_are_exact(store: LedgerStore) -> None:
     huge = 2**100 + 7
     await store.post(posting("big", "world", "users:1", huge))
     await store.post(posting("big2", "users:1", "users:2", huge - 1))
@@ -54,7 +57,7 @@ async def test_amounts_beyond_64_bits_are_exact(store: Store) -> None:
     assert first.amount == huge
 
 
-async def test_concurrent_posts_keep_every_asset_summing_to_zero(store: Store) -> None:
+async def test_concurrent_posts_keep_every_asset_summing_to_zero(store: LedgerStore) -> None:
     await store.post(posting("seed", "world", "pool", 1000))
     spends = [store.post(posting(f"s{i}", "pool", f"users:{i % 7}", 30)) for i in range(50)]
     results = await asyncio.gather(*spends, return_exceptions=True)
@@ -67,24 +70,7 @@ async def test_concurrent_posts_keep_every_asset_summing_to_zero(store: Store) -
     assert sum([await balance(store, a) for a in addresses]) == 0
 
 
-async def test_metadata_merges(store: Store) -> None:
-    await store.set_account_metadata("default", "users:1", {"a": "1"})
-    account = await store.set_account_metadata("default", "users:1", {"b": "2"})
-    assert account.metadata == {"a": "1", "b": "2"}
-    assert (await store.get_account("default", "users:1")).metadata == {"a": "1", "b": "2"}
-    assert (await store.get_account("other", "users:1")).metadata == {}
-
-
-async def test_an_unknown_account_has_nothing_to_send(store: Store) -> None:
-    with pytest.raises(FlowqlError) as caught:
-        await store.post(posting("r1", "users:nobody", "users:2", 1))
-    assert caught.value.code is ErrorCode.VALIDATION and caught.value.field == "source"
-    assert "insufficient funds" in caught.value.message
-    assert await store.list_postings() == []
-    assert await store.get_account("default", "users:2") == Account(ledger="default", address="users:2")
-
-
-async def test_negative_amounts_are_refused(store: Store) -> None:
+async def test_negative_amounts_are_refused(store: LedgerStore) -> None:
     """A negative amount would move money into the source: its destination would go below
     zero without any overdraft. The engine validates amounts too; the store never trusts it."""
     await store.post(posting("fund", "world", "users:1", 10))
@@ -98,7 +84,7 @@ async def test_negative_amounts_are_refused(store: Store) -> None:
     assert await balance(store, "users:2") == 0
 
 
-async def test_assets_and_ledgers_are_separate(store: Store) -> None:
+async def test_assets_and_ledgers_are_separate(store: LedgerStore) -> None:
     await store.post(posting("u", "world", "users:1", 500))
     await store.post(posting("e", "world", "users:1", 70, "EUR/2"))
     await store.post(posting("o", "world", "users:1", 9, ledger="other"))
@@ -120,7 +106,15 @@ async def test_assets_and_ledgers_are_separate(store: Store) -> None:
         assert set(totals.values()) == {0}
 
 
-async def test_metadata_keeps_balances(store: Store) -> None:
+async def test_metadata_merges(store: LedgerStore) -> None:
+    await store.set_account_metadata("default", "users:1", {"a": "1"})
+    account = await store.set_account_metadata("default", "users:1", {"b": "2"})
+    assert account.metadata == {"a": "1", "b": "2"}
+    assert (await store.get_account("default", "users:1")).metadata == {"a": "1", "b": "2"}
+    assert (await store.get_account("other", "users:1")).metadata == {}
+
+
+async def test_metadata_keeps_balances(store: LedgerStore) -> None:
     await store.post(posting("r", "world", "users:1", 2**80))
     account = await store.set_account_metadata("default", "users:1", {"k": "v"})
     assert account == Account(
@@ -128,7 +122,29 @@ async def test_metadata_keeps_balances(store: Store) -> None:
     )
 
 
-async def test_wallet_names_are_unique_per_ledger(store: Store) -> None:
+async def test_an_unknown_account_has_nothing_to_send(store: LedgerStore) -> None:
+    with pytest.raises(FlowqlError) as caught:
+        await store.post(posting("r1", "users:nobody", "users:2", 1))
+    assert caught.value.code is ErrorCode.VALIDATION and caught.value.field == "source"
+    assert "insufficient funds" in caught.value.message
+    assert await store.list_postings() == []
+    assert await store.get_account("default", "users:2") == Account(ledger="default", address="users:2")
+
+
+async def test_wallets(store: LedgerStore) -> None:
+    wallet = Wallet(id="w1", name="alice", ledger="default", created_at=at(0))
+    await store.insert_wallet(wallet)
+    assert await store.get_wallet("w1") == wallet
+    assert await store.get_wallet_by_name("default", "alice") == wallet
+    assert await store.get_wallet_by_name(None, "alice") == wallet
+    assert await store.get_wallet_by_name("other", "alice") is None
+    with pytest.raises(FlowqlError) as caught:
+        await store.insert_wallet(wallet.model_copy(update={"id": "w2"}))
+    assert caught.value.code is ErrorCode.CONFLICT
+    assert await store.get_wallet("w2") is None
+
+
+async def test_wallet_names_are_unique_per_ledger(store: LedgerStore) -> None:
     await store.insert_wallet(wallet("w1", "main"))
     await store.insert_wallet(wallet("w2", "main", "other"))
     await store.insert_wallet(wallet("w3", "savings"))

@@ -1,5 +1,7 @@
-"""Edges of the record operations: duplicate ids, full round trips, lost CAS writes in a
-crowd, timers and counts after termination, name filters that look like patterns."""
+"""`InstanceStore`: instances and their compare-and-set, transitions, the wake-up index and
+the inbox.
+
+Run on every backend by the `store` fixture (conftest.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +13,9 @@ from flowql.engine.errors import ErrorCode, FlowqlError, VersionConflict
 from flowql.engine.models import Activity, Instance, InstanceStatus, StageState, StageStatus
 from flowql.engine.pagination import PageRequest
 from flowql.engine.stages import StageKind
-from flowql.engine.store import Store
+from flowql.engine.store import InstanceStore
 
-from .factories import at, inbox_event, instance, occurrence, transition, trigger, workflow
+from .factories import at, inbox_event, instance, transition, workflow
 
 
 def rich_instance(ident: str, seconds: float = 0) -> Instance:
@@ -54,47 +56,61 @@ def rich_instance(ident: str, seconds: float = 0) -> Instance:
     )
 
 
-async def test_duplicate_workflow_and_trigger_ids_are_conflicts(store: Store) -> None:
-    first = workflow(1, ident="w1")
-    await store.insert_workflow(first)
+async def test_instances_insert_get_filter(store: InstanceStore) -> None:
+    wf_a, wf_b = workflow(), workflow()
+    a1 = instance(wf_a.id, 1)
+    a2 = instance(wf_a.id, 2, status=InstanceStatus.SUCCEEDED, terminated_at=at(3))
+    b1 = instance(wf_b.id, 3)
+    for inst in (a1, a2, b1):
+        await store.insert_instance(inst, [transition(inst, 1)])
     with pytest.raises(FlowqlError) as caught:
-        await store.insert_workflow(workflow(2, "other", ident="w1"))
+        await store.insert_instance(a1, [])
     assert caught.value.code is ErrorCode.CONFLICT
-    assert await store.get_workflow("w1") == first
+    assert await store.get_instance(a1.id) == a1
+    assert set(await store.get_instances([a1.id, b1.id, "x"])) == {a1.id, b1.id}
+    ids = lambda page: [i.id for i in page.items]  # noqa: E731
+    assert ids(await store.list_instances(PageRequest(10))) == [b1.id, a2.id, a1.id]
+    assert ids(await store.list_instances(PageRequest(10), workflow_id=wf_a.id)) == [a2.id, a1.id]
+    assert ids(await store.list_instances(PageRequest(10), running=True)) == [b1.id, a1.id]
+    assert ids(await store.list_instances(PageRequest(10), workflow_id=wf_a.id, running=False)) == [a2.id]
+    assert sorted(await store.running_instance_ids()) == sorted([a1.id, b1.id])
+    assert await store.count_instances() == {InstanceStatus.RUNNING: 2, InstanceStatus.SUCCEEDED: 1}
 
-    await store.insert_trigger(trigger("wf", ident="t1"))
-    with pytest.raises(FlowqlError) as caught:
-        await store.insert_trigger(trigger("wf", "other.event", ident="t1"))
-    assert caught.value.code is ErrorCode.CONFLICT
 
-
-async def test_records_round_trip_exactly(store: Store) -> None:
+async def test_instances_and_inbox_round_trip_exactly(store: InstanceStore) -> None:
     record = rich_instance("i1")
     await store.insert_instance(record, [transition(record, 1)])
     assert await store.get_instance("i1") == record
     assert (await store.get_instances(["i1"]))["i1"] == record
+    assert (await store.get_instances(["i1", "i1"])) == {"i1": record}
+    assert await store.get_instances([]) == {}
     assert (await store.list_instances(PageRequest(1))).items == [record]
 
     event = inbox_event("i1", "approved", 3.5, ident="e1")
     await store.append_event(event)
     assert await store.list_inbox("i1") == [event]
 
-    found = occurrence("t1", 2, event_id="ev1", ident="o1").model_copy(
-        update={"event": {"amount": 2**70, "payload": {"list": [1.5, True, None]}}, "error": "boom"}
+
+async def test_compare_and_set_lets_exactly_one_racing_writer_win(store: InstanceStore) -> None:
+    inst = instance("wf")
+    await store.insert_instance(inst, [])
+    left = inst.model_copy(update={"error": "left"})
+    right = inst.model_copy(update={"error": "right"})
+    results = await asyncio.gather(
+        store.save_instance(left, expected_version=0, transitions=[transition(inst, 1)]),
+        store.save_instance(right, expected_version=0, transitions=[transition(inst, 1)]),
+        return_exceptions=True,
     )
-    await store.insert_occurrence(found)
-    assert (await store.list_occurrences("t1", PageRequest(5))).items == [found]
+    winners = [r for r in results if not isinstance(r, BaseException)]
+    losers = [r for r in results if isinstance(r, BaseException)]
+    assert len(winners) == 1 and len(losers) == 1
+    assert isinstance(losers[0], VersionConflict)
+    stored = await store.get_instance(inst.id)
+    assert stored is not None and stored.version == 1 and stored.error == winners[0].error
+    assert len(await store.list_transitions(inst.id)) == 1  # the loser wrote nothing
 
 
-async def test_get_workflows_ignores_duplicates_and_empty_requests(store: Store) -> None:
-    record = workflow(ident="w1")
-    await store.insert_workflow(record)
-    assert await store.get_workflows(["w1", "w1", "missing"]) == {"w1": record}
-    assert await store.get_workflows([]) == {}
-    assert await store.get_instances([]) == {}
-
-
-async def test_save_returns_what_it_stored_and_refuses_stale_or_unknown(store: Store) -> None:
+async def test_save_returns_what_it_stored_and_refuses_stale_or_unknown(store: InstanceStore) -> None:
     record = rich_instance("i1")
     await store.insert_instance(record, [])
     changed = record.model_copy(update={"variables": {"x": "1"}, "wake_at": None})
@@ -113,7 +129,7 @@ async def test_save_returns_what_it_stored_and_refuses_stale_or_unknown(store: S
     assert (await store.save_instance(saved, expected_version=1, transitions=[])).version == 2
 
 
-async def test_lost_writes_in_a_crowd_fail_alone(store: Store) -> None:
+async def test_lost_writes_in_a_crowd_fail_alone(store: InstanceStore) -> None:
     records = [instance("wf", n, ident=f"i{n:02}") for n in range(20)]
     for record in records:
         await store.insert_instance(record, [])
@@ -131,7 +147,36 @@ async def test_lost_writes_in_a_crowd_fail_alone(store: Store) -> None:
         assert len(await store.list_transitions(record.id)) == 1
 
 
-async def test_timers_and_counts_follow_termination(store: Store) -> None:
+async def test_transitions_are_appended_in_order(store: InstanceStore) -> None:
+    inst = instance("wf")
+    await store.insert_instance(inst, [transition(inst, 1)])
+    saved = await store.save_instance(
+        inst, expected_version=0, transitions=[transition(inst, 2), transition(inst, 3)]
+    )
+    assert saved.version == 1
+    await store.save_instance(saved, expected_version=1, transitions=[transition(inst, 4)])
+    assert [t.seq for t in await store.list_transitions(inst.id)] == [1, 2, 3, 4]
+    assert [t.seq for t in await store.list_transitions(inst.id, after_seq=2)] == [3, 4]
+    assert await store.list_transitions("other") == []
+
+
+async def test_due_time_index(store: InstanceStore) -> None:
+    early = instance("wf", 1, wake_at=at(100))
+    late = instance("wf", 2, wake_at=at(200))
+    done = instance("wf", 3, wake_at=at(50), status=InstanceStatus.CANCELLED)
+    idle = instance("wf", 4)
+    for inst in (early, late, done, idle):
+        await store.insert_instance(inst, [])
+    assert await store.next_wake_at() == at(100)
+    assert await store.due_instances(at(150), 10) == [early.id]
+    assert await store.due_instances(at(300), 10) == [early.id, late.id]
+    assert await store.due_instances(at(300), 1) == [early.id]
+    cleared = early.model_copy(update={"wake_at": None})
+    await store.save_instance(cleared, expected_version=0, transitions=[])
+    assert await store.next_wake_at() == at(200)
+
+
+async def test_timers_and_counts_follow_termination(store: InstanceStore) -> None:
     assert await store.next_wake_at() is None
     assert await store.due_instances(at(1000), 10) == []
     assert await store.running_instance_ids() == []
@@ -150,40 +195,9 @@ async def test_timers_and_counts_follow_termination(store: Store) -> None:
     assert counts == {InstanceStatus.RUNNING: 1, InstanceStatus.CANCELLED: 1}
 
 
-async def test_trigger_name_filter_is_a_plain_substring(store: Store) -> None:
-    await store.insert_trigger(trigger("wf", name="pay.ments [eu]", seconds=1, ident="t1"))
-    await store.insert_trigger(trigger("wf", name="payments", seconds=2, ident="t2"))
-    await store.insert_trigger(trigger("wf", name=None, seconds=3, ident="t3"))
-    await store.insert_trigger(trigger("wf", name="old payments", seconds=4, ident="t4"))
-    await store.delete_trigger("t4", at(5))
-
-    async def matching(name: str | None) -> list[str]:
-        return [t.id for t in (await store.list_triggers(PageRequest(10), name=name)).items]
-
-    assert await matching(None) == ["t3", "t2", "t1"]
-    assert await matching("pay") == ["t2", "t1"]
-    assert await matching("y.m") == ["t1"]  # a dot is a dot, not "any character"
-    assert await matching("[eu]") == ["t1"]
-    assert await matching(".*") == []
-    assert await matching("ments") == ["t2", "t1"]
-    assert await triggers_for(store, "payment.created") == ["t1", "t2", "t3"]
-    assert await triggers_for(store, "payment") == []
-
-
-async def triggers_for(store: Store, event: str) -> list[str]:
-    return sorted(t.id for t in await store.triggers_for_event(event))
-
-
-async def test_occurrences_page_newest_first_per_trigger(store: Store) -> None:
-    for n in range(7):
-        await store.insert_occurrence(occurrence("t1", n // 2, event_id=f"e{n}", ident=f"o{n}"))
-    await store.insert_occurrence(occurrence("t2", 100, ident="other"))
-    seen: list[str] = []
-    request = PageRequest(3)
-    while True:
-        page = await store.list_occurrences("t1", request)
-        seen += [o.id for o in page.items]
-        if page.next is None:
-            break
-        request = PageRequest.of(cursor=page.next)
-    assert seen == ["o6", "o5", "o4", "o3", "o2", "o1", "o0"]
+async def test_inbox_is_durable_and_ordered(store: InstanceStore) -> None:
+    await store.append_event(inbox_event("i1", "b", 2))
+    await store.append_event(inbox_event("i1", "a", 1))
+    await store.append_event(inbox_event("i2", "c", 1))
+    assert [e.name for e in await store.list_inbox("i1")] == ["a", "b"]
+    assert await store.list_inbox("none") == []

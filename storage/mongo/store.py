@@ -1,0 +1,77 @@
+"""The MongoDB store, on PyMongo's async API (`AsyncMongoClient`), built on single-document
+atomicity: it needs no replica set and no transactions (mongomock has none either).
+
+- An instance is one document: its fields, stage statuses and histories, `version` for
+  compare-and-set, and its `transitions` array. `save_instance` is one `update_one` filtered
+  on the expected version that sets the state and pushes the transitions, so a transition
+  is stored exactly when the state change it describes is. Reads of instances leave the
+  `transitions` array out.
+- Workflows, triggers, occurrences, inbox events and wallets are one document each, inserted
+  once; soft deletes are one conditional update. Duplicate occurrences and wallet names are
+  refused by unique indexes.
+- The ledger is in `postings` (postings applied idempotently, resumed by `open()`).
+
+Every document carries `schema_version`; values are encoded by `codec`. Each concern of
+`flowql.engine.store` is implemented by its own class over the collections it owns;
+`MongoStore` is their union.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..names import ACCOUNTS, INBOX, INSTANCES, OCCURRENCES, POSTINGS, TRIGGERS, WALLETS, WORKFLOWS
+from .codec import Doc
+from .instances import MongoInstanceStore
+from .ledger import MongoLedgerStore
+from .postings import MongoLedger
+from .schema import create_indexes
+from .triggers import MongoTriggerStore
+from .workflows import MongoWorkflowStore
+
+if TYPE_CHECKING:
+    from pymongo.asynchronous.database import AsyncDatabase
+    from pymongo.asynchronous.mongo_client import AsyncMongoClient
+
+DEFAULT_DATABASE = "flowql"
+
+
+class MongoStore(MongoWorkflowStore, MongoInstanceStore, MongoTriggerStore, MongoLedgerStore):
+    """The Store protocol on one MongoDB database (an `AsyncDatabase`, or the test adapter's)."""
+
+    def __init__(self, *, database: AsyncDatabase[Doc], client: AsyncMongoClient[Doc] | None = None) -> None:
+        self._db = database
+        self._client = client
+        self._workflows = database[WORKFLOWS]
+        self._instances = database[INSTANCES]
+        self._inbox = database[INBOX]
+        self._triggers = database[TRIGGERS]
+        self._occurrences = database[OCCURRENCES]
+        self._ledger = MongoLedger(database[POSTINGS], database[ACCOUNTS], database[WALLETS])
+
+    @property
+    def database(self) -> AsyncDatabase[Doc]:
+        """The database the store writes to (for tests and operational scripts)."""
+        return self._db
+
+    @classmethod
+    def from_uri(cls, uri: str) -> MongoStore:
+        """A store owning its client; the database is the URI's (`flowql` when it names none)."""
+        from pymongo import AsyncMongoClient
+
+        client: AsyncMongoClient[Doc] = AsyncMongoClient(uri, tz_aware=True)
+        return cls(database=client.get_default_database(DEFAULT_DATABASE), client=client)
+
+    async def open(self) -> None:
+        """Create missing indexes, then finish postings a crash left pending."""
+        await create_indexes(self._db)
+        await self.recover_postings()
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+
+    async def recover_postings(self) -> int:
+        """Re-apply every pending posting (safe to run twice: see `postings`)."""
+        return await self._ledger.recover_postings()
+

@@ -1,0 +1,66 @@
+"""`TriggerStore` on MongoDB: triggers and their occurrences."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from pymongo.errors import DuplicateKeyError
+
+from flowql.engine.errors import conflict
+from flowql.engine.models import Trigger, TriggerOccurrence
+from flowql.engine.pagination import Page, PageRequest
+
+from . import pages
+from .codec import Doc, encode, from_doc, to_doc
+
+if TYPE_CHECKING:
+    from pymongo.asynchronous.collection import AsyncCollection
+
+
+class MongoTriggerStore:
+    _triggers: AsyncCollection[Doc]
+    _occurrences: AsyncCollection[Doc]
+
+    # --- triggers -----------------------------------------------------------------------
+    async def insert_trigger(self, trigger: Trigger) -> None:
+        try:
+            await self._triggers.insert_one(to_doc(trigger))
+        except DuplicateKeyError:
+            raise conflict(f"trigger {trigger.id!r} already exists") from None
+
+    async def get_trigger(self, trigger_id: str) -> Trigger | None:
+        doc = await self._triggers.find_one({"_id": trigger_id})
+        return from_doc(Trigger, doc) if doc else None
+
+    async def list_triggers(self, page: PageRequest, *, name: str | None = None) -> Page[Trigger]:
+        query: Doc = dict(pages.LIVE)
+        if name:
+            query["name"] = {"$regex": re.escape(name)}
+        return await pages.page(self._triggers, Trigger, page, pages.created, query)
+
+    async def triggers_for_event(self, event_type: str) -> list[Trigger]:
+        query = {"event": event_type, **pages.LIVE}
+        cursor = self._triggers.find(query).sort([("created_at", 1), ("_id", 1)])
+        return [from_doc(Trigger, doc) for doc in await cursor.to_list(None)]
+
+    async def delete_trigger(self, trigger_id: str, at: datetime) -> bool:
+        result = await self._triggers.update_one(
+            {"_id": trigger_id, **pages.LIVE}, {"$set": {"deleted_at": encode(at)}}
+        )
+        return result.modified_count == 1
+
+    async def insert_occurrence(self, occurrence: TriggerOccurrence) -> bool:
+        try:
+            await self._occurrences.insert_one(to_doc(occurrence))
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def list_occurrences(self, trigger_id: str, page: PageRequest) -> Page[TriggerOccurrence]:
+        query = {"trigger_id": trigger_id}
+        return await pages.page(
+            self._occurrences, TriggerOccurrence, page, pages.dated, query, time_field="date"
+        )
+
