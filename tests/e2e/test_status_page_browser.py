@@ -1,4 +1,4 @@
-"""The live status page (issue 9) in a real browser against a real `flowql serve`.
+"""The operator console at `/` (issues 9, 18) in a real browser against a real `flowql serve`.
 
 The Node script (tests/e2e/browser/status_page.mjs) shows server validation errors next
 to the stage, creates a workflow `delay 2s` + `wait_event go`, runs it, watches the
@@ -8,7 +8,10 @@ sees SUCCEEDED, cancels a second run, pages through instances, and checks the to
 out as a bearer header. A second test kills the server (SIGKILL) while the page watches an
 instance, starts it again on the same port and store, and expects the page to carry on.
 A third runs the server with auth on: UNAUTHENTICATED without a token, everything (queries
-and the live subscription) with the token typed into the page.
+and the live subscription) with the token typed into the page. The tour (console_tour.mjs)
+walks every route with data made through the API, deep links reloaded, and screenshots each
+page at 1440x900 and at a phone width (no horizontal scrolling allowed there).
+In every script a request to anywhere but the server is blocked and fails the run.
 """
 
 from __future__ import annotations
@@ -26,12 +29,25 @@ SCREENSHOTS = [
     "status-waiting-delay.png",
     "status-waiting-event.png",
     "status-succeeded.png",
+    "status-cancel-confirm.png",
     "status-cancelled.png",
+]
+TOUR = [
+    "console-instances",
+    "console-search",
+    "console-triggers",
+    "console-trigger",
+    "console-instance-failed",
+    "console-instance",
+    "console-workflow",
+    "console-account",
 ]
 
 
 def test_status_page_watches_a_run_live(tmp_path: Path) -> None:
     skip_without_browser()
+    for name in SCREENSHOTS:
+        (ARTIFACTS / name).unlink(missing_ok=True)
     with flowql_server(tmp_path) as server:
         run_browser_script("status_page", server.url, tmp_path, timeout=200)
     for name in SCREENSHOTS:
@@ -56,3 +72,14 @@ def test_status_page_with_auth_on(tmp_path: Path) -> None:
     with flowql_server(tmp_path, "--auth-token", token) as server:
         run_browser_script("status_page_auth", server.url, tmp_path)
     assert (ARTIFACTS / "status-auth.png").stat().st_size > 0
+
+
+def test_console_tour_of_every_route(tmp_path: Path) -> None:
+    skip_without_browser()
+    shots = [ARTIFACTS / f"{name}{suffix}.png" for name in TOUR for suffix in ("", "-phone")]
+    for shot in shots:  # a screenshot left by an earlier run proves nothing
+        shot.unlink(missing_ok=True)
+    with flowql_server(tmp_path) as server:
+        run_browser_script("console_tour", server.url, tmp_path, timeout=200)
+    for shot in shots:
+        assert shot.stat().st_size > 0, shot.name

@@ -35,4 +35,4 @@ await withBrowser(artifacts, 'graphiql', async (page) => {
   await page.screenshot({ path: join(artifacts, 'graphiql.png'), fullPage: true });
   step(`screenshot ${join(artifacts, 'graphiql.png')}`);
   if (foreign.length) throw new Error(`requests outside ${baseURL}: ${foreign.join(', ')}`);
-});
+}, { baseURL });

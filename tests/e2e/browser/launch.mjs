@@ -23,13 +23,27 @@ export function cliArgs() {
   return { baseURL: baseURL.replace(/\/$/, ''), artifacts };
 }
 
-/** Run `body(page, context)` in a fresh headless browser; exit 1 with a screenshot on failure. */
-export async function withBrowser(artifacts, name, body) {
+/**
+ * Run `body(page, context)` in a fresh headless browser; exit 1 with a screenshot on failure.
+ * Only `baseURL`'s origin is reachable: any other request is aborted, and fails the run
+ * (the pages must work offline, from vendored assets only).
+ */
+export async function withBrowser(artifacts, name, body, { baseURL = null, viewport = { width: 1280, height: 900 } } = {}) {
   rmSync(join(artifacts, `${name}-failure.png`), { force: true }); // a stale one from an earlier run
   const profile = mkdtempSync(join(tmpdir(), 'flowql-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1280, height: 900 },
+    executablePath: CHROMIUM, headless: true, args: ARGS, viewport,
   });
+  const blocked = [];
+  if (baseURL) {
+    const origin = new URL(baseURL).origin;
+    await context.route('**/*', (route) => {
+      const url = route.request().url();
+      if (url.startsWith('data:') || new URL(url).origin === origin) return route.continue();
+      blocked.push(url);
+      return route.abort('blockedbyclient');
+    });
+  }
   const page = context.pages()[0] || (await context.newPage());
   page.on('console', (m) => console.error(`[console.${m.type()}] ${m.text()}`));
   page.on('pageerror', (e) => console.error(`[pageerror] ${e.message}`));
@@ -37,6 +51,7 @@ export async function withBrowser(artifacts, name, body) {
   let code = 0;
   try {
     await body(page, context);
+    if (blocked.length) throw new Error(`requests outside the server (blocked): ${blocked.join(', ')}`);
   } catch (err) {
     code = 1;
     console.error(`FAILED: ${err.stack || err}`);
@@ -63,4 +78,20 @@ export async function askServer(action) {
   console.log(`@@${action}`);
   const { done } = await stdinLines.next();
   if (done) throw new Error(`no answer to @@${action}`);
+}
+
+/** A GraphQL request from Node (test set-up), failing on any error. */
+export async function gql(baseURL, query, variables = {}, token = null) {
+  const res = await fetch(`${baseURL}/graphql`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = await res.json();
+  if (body.errors?.length) throw new Error(`GraphQL: ${JSON.stringify(body.errors)}`);
+  return body.data;
+}
+
+export function assert(cond, message) {
+  if (!cond) throw new Error(message);
 }

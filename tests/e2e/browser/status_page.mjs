@@ -1,18 +1,14 @@
-// The live status page at /: validation errors, create, run, watch live, reconnect,
-// send the event, SUCCEEDED, cancel, token header. Screenshots in <artifactDir>.
+// The console watching one run live: validation errors, create, run, watch live,
+// reconnect, send the event, SUCCEEDED, cancel (confirmed), pagination, token header.
 // usage: node tests/e2e/browser/status_page.mjs <baseURL> [artifactDir]
 import { join } from 'node:path';
-import { cliArgs, step, withBrowser } from './launch.mjs';
+import { assert, cliArgs, gql, step, withBrowser } from './launch.mjs';
 
 const { baseURL, artifacts } = cliArgs();
 const T = { timeout: 20000 };
 const NAME = `browser-e2e-${Date.now()}`;
 const YAML = 'stages:\n  - delay: {duration: 2s}\n  - wait_event: {event: go}\n';
 const INVALID = 'stages:\n  - delay: {duration: 2s}\n  - teleport: {to: mars}\n';
-
-function assert(cond, message) {
-  if (!cond) throw new Error(message);
-}
 
 await withBrowser(artifacts, 'status', async (page) => {
   const shot = async (name) => {
@@ -23,10 +19,13 @@ await withBrowser(artifacts, 'status', async (page) => {
   const instanceBadge = (status) => page.locator(`#instance-view .inst-status.${status.toLowerCase()}`);
 
   await page.goto(`${baseURL}/`, { waitUntil: 'load' });
+  await page.waitForURL(/#\/instances$/, T); // `/` opens the instance list
   // Survives only if the page is never reloaded: everything below must arrive live.
   await page.evaluate(() => (window.__noReload = 'still here'));
 
   // 1. A server validation error shows up next to the stage it names.
+  await page.click('#nav a[data-section="workflows"]');
+  await page.waitForURL(/#\/workflows$/, T);
   await page.locator('#create-panel summary').click();
   await page.fill('#create-form textarea[name=definition]', INVALID);
   await page.click('#create-form button[type=submit]');
@@ -42,17 +41,20 @@ await withBrowser(artifacts, 'status', async (page) => {
   await page.fill('#create-form input[name=name]', NAME);
   await page.fill('#create-form textarea[name=definition]', YAML);
   await page.click('#create-form button[type=submit]');
-  await page.waitForURL(/#\/workflow\//, T);
-  await page.locator('#workflow-list a', { hasText: NAME }).waitFor(T);
-  step(`workflow created: ${page.url()}`);
+  await page.waitForURL(/#\/workflows\/[^/]+$/, T);
+  await page.locator('#workflow-view .wf-name', { hasText: NAME }).waitFor(T);
+  const workflowID = decodeURIComponent(page.url().split('#/workflows/')[1]);
+  step(`workflow created: ${workflowID}`);
   await page.fill('#run-form textarea[name=variables]', 'who: browser\n');
   await page.click('#run-form button[type=submit]');
-  await page.waitForURL(/#\/instance\//, T);
-  const instanceID = page.url().split('#/instance/')[1];
+  await page.waitForURL(/#\/instances\/[^/]+$/, T);
+  const instanceID = decodeURIComponent(page.url().split('#/instances/')[1]);
   step(`instance started: ${instanceID}`);
+  await page.locator('.inst-variables code', { hasText: 'browser' }).waitFor(T);
 
   // 3. Stage 0 (delay) waits; cut the WebSocket meanwhile; the page reconnects on its own.
   await stageRow(0, 'WAITING').waitFor(T);
+  await page.locator('#timeline .lane[data-stage="0"] .bar.waiting').waitFor(T);
   await page.locator('#connection.live').waitFor(T);
   await shot('status-waiting-delay.png');
   // Both transitions of stage 0 have reached the page: the replay must repeat them.
@@ -68,15 +70,14 @@ await withBrowser(artifacts, 'status', async (page) => {
   await stageRow(1, 'WAITING').waitFor(T);
   await instanceBadge('RUNNING').waitFor(T);
   const eventInput = page.locator('#event-form input[name=name]');
-  step(`event field prefilled with "${await eventInput.inputValue()}"`);
-  await eventInput.fill('go');
+  assert((await eventInput.inputValue()) === 'go', 'event field should be prefilled from the wait_event stage');
   await shot('status-waiting-event.png');
   await page.click('#event-form button[type=submit]');
 
   // 5. SUCCEEDED, live; the transition log holds every transition exactly once.
   await stageRow(1, 'SUCCEEDED').waitFor(T);
   await instanceBadge('SUCCEEDED').waitFor(T);
-  await page.locator(`#instance-table tr[data-id="${instanceID}"] .badge.succeeded`).waitFor(T);
+  await page.locator('#timeline .lane[data-stage="1"] .bar.succeeded:not(.open)').waitFor(T);
   const log = await page.locator('#transition-log li').allInnerTexts();
   step(`transition log:\n  ${log.join('\n  ')}`);
   const transitions = log.map((l) => /stage \d+ \S+ → \S+/.exec(l)?.[0]).filter(Boolean);
@@ -90,44 +91,41 @@ await withBrowser(artifacts, 'status', async (page) => {
   const stages = await page.locator('#stage-table tbody tr').allInnerTexts();
   step(`stages:\n  ${stages.map((s) => s.replace(/\s+/g, ' ')).join('\n  ')}`);
   assert((await page.evaluate(() => window.__noReload)) === 'still here', 'the page was reloaded');
+  assert(await page.locator('#event-form button[type=submit]').isDisabled(), 'Send event stays enabled after the end');
   await shot('status-succeeded.png');
 
-  // 6. The running filter hides the finished instance.
-  await page.check('#filter-form input[name=running]');
-  await page.locator(`#instance-table tr[data-id="${instanceID}"]`).waitFor({ state: 'detached', ...T });
-  await page.uncheck('#filter-form input[name=running]');
-  await page.locator(`#instance-table tr[data-id="${instanceID}"]`).waitFor(T);
-
-  // 7. A second run, cancelled during its delay.
-  await page.locator('#workflow-list a', { hasText: NAME }).click();
-  await page.waitForURL(/#\/workflow\//, T);
+  // 6. A second run, cancelled during its delay: Cancel asks first, "Keep it" keeps it.
+  await page.click(`#instance-view .inst-meta a[href="#/workflows/${workflowID}"]`);
+  await page.waitForURL(/#\/workflows\//, T);
   await page.click('#run-form button[type=submit]');
-  await page.waitForURL((u) => u.hash.startsWith('#/instance/') && !u.hash.endsWith(instanceID), T);
+  await page.waitForURL((u) => u.hash.startsWith('#/instances/') && !u.hash.endsWith(instanceID), T);
   await stageRow(0, 'WAITING').waitFor(T);
   await page.click('#cancel-button');
+  const dialog = page.locator('dialog.confirm[open]');
+  await dialog.waitFor(T);
+  await shot('status-cancel-confirm.png');
+  await page.keyboard.press('Escape'); // the keyboard way out: nothing happens
+  await dialog.waitFor({ state: 'detached', ...T });
+  await stageRow(0, 'WAITING').waitFor(T);
+  assert((await page.locator('#instance-view .inst-status').innerText()) === 'RUNNING', 'Escape must not cancel');
+  await page.click('#cancel-button');
+  await dialog.locator('button[value=confirm]').click();
   await stageRow(0, 'CANCELLED').waitFor(T);
   await instanceBadge('CANCELLED').waitFor(T);
   await shot('status-cancelled.png');
 
-  // 8. Cursor pagination: 10 more runs (through the API) make 12, two pages of 10.
-  const workflowID = await page.locator('#filter-form select').inputValue();
-  await page.evaluate(async (id) => {
-    const query = 'mutation($id: ID!) { runWorkflow(workflowID: $id) { id } }';
-    for (let i = 0; i < 10; i++) {
-      await fetch('/graphql', { method: 'POST', headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ query, variables: { id } }) });
-    }
-  }, workflowID);
-  await page.check('#filter-form input[name=running]');
-  await page.uncheck('#filter-form input[name=running]');
-  await page.locator('#instances-more').waitFor({ state: 'visible', ...T });
-  assert((await page.locator('#instance-table tbody tr').count()) === 10, 'first page should hold 10');
-  await page.click('#instances-more');
-  await page.waitForFunction(() => document.querySelectorAll('#instance-table tbody tr').length === 12, null, T);
-  assert(await page.locator('#instances-more').isHidden(), 'no third page expected');
-  step('instances paginated: 10 + 2');
+  // 7. Cursor pagination on the workflow's page: 22 more runs make 24, pages of 20.
+  const query = 'mutation($id: ID!) { runWorkflow(workflowID: $id) { id } }';
+  for (let i = 0; i < 22; i++) await gql(baseURL, query, { id: workflowID });
+  await page.goto(`${baseURL}/#/workflows/${workflowID}`, { waitUntil: 'load' });
+  await page.locator('#instances-panel button.more').waitFor({ state: 'visible', ...T });
+  assert((await page.locator('#instance-table tbody tr').count()) === 20, 'first page should hold 20');
+  await page.click('#instances-panel button.more');
+  await page.waitForFunction(() => document.querySelectorAll('#instance-table tbody tr').length === 24, null, T);
+  assert(await page.locator('#instances-panel button.more').isHidden(), 'no third page expected');
+  step('instances paginated: 20 + 4');
 
-  // 9. The token is kept in sessionStorage and sent as a bearer header.
+  // 8. The token is kept in sessionStorage and sent as a bearer header.
   const authHeader = page.waitForRequest((r) => r.url().endsWith('/graphql') && r.method() === 'POST', T);
   await page.fill('#token', 'e2e-token');
   await page.click('#token-form button[type=submit]');
@@ -135,4 +133,4 @@ await withBrowser(artifacts, 'status', async (page) => {
   assert(header === 'Bearer e2e-token', `Authorization header: ${header}`);
   assert((await page.evaluate(() => sessionStorage.getItem('flowql.token'))) === 'e2e-token', 'token not stored');
   step('token sent as Authorization: Bearer');
-});
+}, { baseURL });

@@ -10,18 +10,21 @@ const T = { timeout: 20000 };
 
 await withBrowser(artifacts, 'status-auth', async (page) => {
   const stageRow = (i, status) => page.locator(`#stage-table tr[data-stage="${i}"][data-status="${status}"]`);
-  await page.goto(`${baseURL}/`, { waitUntil: 'load' });
-  await page.locator('#toast', { hasText: 'UNAUTHENTICATED' }).waitFor(T);
-  step(`without a token: ${await page.locator('#toast').innerText()}`);
+  await page.goto(`${baseURL}/#/workflows`, { waitUntil: 'load' });
+  // Without a token: the list shows the error with its code.
+  const refused = page.locator('#workflows-panel .error-box .error[data-code="UNAUTHENTICATED"]');
+  await refused.waitFor(T);
+  step(`without a token: ${await refused.innerText()}`);
 
   await page.fill('#token', 'e2e-secret');
   await page.click('#token-form button[type=submit]');
+  await page.locator('#workflow-list tr.empty').waitFor(T); // the view reloaded with the token
   await page.locator('#create-panel summary').click();
   await page.fill('#create-form textarea[name=definition]', '- wait_event: {event: go}\n');
   await page.click('#create-form button[type=submit]');
-  await page.waitForURL(/#\/workflow\//, T);
+  await page.waitForURL(/#\/workflows\//, T);
   await page.click('#run-form button[type=submit]');
-  await page.waitForURL(/#\/instance\//, T);
+  await page.waitForURL(/#\/instances\//, T);
   await stageRow(0, 'WAITING').waitFor(T);
   step('with the token: workflow created, instance WAITING seen live');
 
@@ -32,4 +35,4 @@ await withBrowser(artifacts, 'status-auth', async (page) => {
   await page.locator('#instance-view .inst-status.succeeded').waitFor(T);
   await page.screenshot({ path: join(artifacts, 'status-auth.png'), fullPage: true });
   step(`screenshot ${join(artifacts, 'status-auth.png')}`);
-});
+}, { baseURL });

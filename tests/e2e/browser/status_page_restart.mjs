@@ -10,16 +10,16 @@ const T = { timeout: 30000 };
 
 await withBrowser(artifacts, 'status-restart', async (page) => {
   const stageRow = (i, status) => page.locator(`#stage-table tr[data-stage="${i}"][data-status="${status}"]`);
-  await page.goto(`${baseURL}/`, { waitUntil: 'load' });
+  await page.goto(`${baseURL}/#/workflows`, { waitUntil: 'load' });
   await page.evaluate(() => (window.__noReload = 'still here'));
 
   await page.locator('#create-panel summary').click();
   await page.fill('#create-form textarea[name=definition]',
     '{"name": "restart-e2e", "stages": [{"delay": {"duration": "3s"}}, {"wait_event": {"event": "go"}}]}');
   await page.click('#create-form button[type=submit]');
-  await page.waitForURL(/#\/workflow\//, T);
+  await page.waitForURL(/#\/workflows\//, T);
   await page.click('#run-form button[type=submit]');
-  await page.waitForURL(/#\/instance\//, T);
+  await page.waitForURL(/#\/instances\//, T);
   await stageRow(0, 'WAITING').waitFor(T);
   await page.locator('#connection.live').waitFor(T);
 
@@ -45,4 +45,4 @@ await withBrowser(artifacts, 'status-restart', async (page) => {
   if ((await page.evaluate(() => window.__noReload)) !== 'still here') throw new Error('the page was reloaded');
   await page.screenshot({ path: join(artifacts, 'status-after-restart.png'), fullPage: true });
   step(`screenshot ${join(artifacts, 'status-after-restart.png')}`);
-});
+}, { baseURL });
