@@ -61,6 +61,13 @@ $('#token-form').addEventListener('submit', (ev) => {
 });
 // The skip link focuses the content; as a plain `#view` link it would be taken for a route.
 $('.skip').addEventListener('click', (ev) => { ev.preventDefault(); $('#view').focus(); });
+// "/" jumps to the view's search box, as in most consoles (not while typing elsewhere).
+document.addEventListener('keydown', (ev) => {
+  if (ev.key !== '/' || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+  if (ev.target.closest?.('input, textarea, select, [contenteditable]')) return;
+  const search = $('#view input[type="search"]');
+  if (search) { ev.preventDefault(); search.focus(); }
+});
 window.addEventListener('hashchange', route);
 window.flowqlStatus = { dropSocket }; // lets the browser test cut the WebSocket
 route();

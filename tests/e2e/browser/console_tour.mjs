@@ -78,7 +78,10 @@ await withBrowser(artifacts, 'console', async (page, context) => {
 
   // 3. Search: an id prefix finds the instance, a workflow name finds the workflow and its runs.
   const search = page.getByPlaceholder('search…');
-  await search.fill(held.id.slice(0, 18));
+  await page.evaluate(() => document.activeElement?.blur());
+  await page.keyboard.press('/'); // the shortcut to the search box
+  assert(await search.evaluate((el) => el === document.activeElement), '"/" should focus the search box');
+  await page.keyboard.type(held.id.slice(0, 18));
   await page.locator('.search-note', { hasText: 'matching' }).waitFor(T);
   await row(held.id).waitFor(T);
   assert((await page.locator('#instance-table tbody tr').count()) === 1, 'prefix should match one instance');
