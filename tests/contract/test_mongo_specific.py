@@ -1,13 +1,14 @@
 """What only the MongoDB store promises: crash-safe postings without transactions, the
 stored document format (schema version, encodings) and the indexes created at start-up.
 
-Runs on mongomock, or on the server named by FLOWQL_TEST_MONGODB_URI.
+Runs on the real server (FerretDB, or FLOWQL_TEST_MONGODB_URI) and on mongomock
+(the `mongo` fixture in conftest.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -22,19 +23,12 @@ from flowql.storage import names
 from flowql.storage.mongo import MongoStore
 from flowql.storage.mongo.postings import CLAIMED, CREDITED, DEBITED, REFUSED
 from flowql.storage.mongo.schema import INDEXES
-from tests.support.mongo import open_mongo_store
 
 from .factories import BASE, at, inbox_event, instance, occurrence, posting, transition, trigger, workflow
 
 
 class Crash(Exception):
     """Stands for the process dying at a crash point."""
-
-
-@pytest.fixture
-async def mongo() -> AsyncIterator[MongoStore]:
-    async with open_mongo_store() as store:
-        yield store
 
 
 @pytest.fixture

@@ -1,32 +1,51 @@
-"""`open_mongo_store()`: an opened MongoStore on a real server or on mongomock.
+"""MongoDB stores for tests: each on a fresh database of its own, dropped afterwards.
 
-With `FLOWQL_TEST_MONGODB_URI` set (e.g. `mongodb://localhost:27017`), each store gets a
-fresh database named `flowql_test_<random>` on that server, dropped afterwards. Without it,
-the store runs on mongomock through `tests.support.mongomock_async`.
+`open_mongo_store(uri)` opens a MongoStore on a database named `flowql_test_<random>` on the
+server at `uri` (the `mongodb_uri` session fixture: a FerretDB the tests started, or
+`FLOWQL_TEST_MONGODB_URI`); with `uri=None` it runs on mongomock in-process
+(`tests.support.mongomock_async`), the fast layer. `fresh_database_uri(uri)` gives a URI
+naming such a database, for a `flowql serve` child process.
 """
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from flowql.storage.mongo import MongoStore
 
 from .mongomock_async import AsyncDatabase
 
-URI_VARIABLE = "FLOWQL_TEST_MONGODB_URI"
+
+def database_name(prefix: str = "flowql_test") -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:16]}"
 
 
-def real_server_uri() -> str | None:
-    return os.environ.get(URI_VARIABLE) or None
+def with_database(uri: str, name: str) -> str:
+    return urlunsplit(urlsplit(uri)._replace(path=f"/{name}"))
 
 
 @asynccontextmanager
-async def open_mongo_store() -> AsyncIterator[MongoStore]:
-    uri = real_server_uri()
+async def fresh_database_uri(uri: str, prefix: str = "flowql_test") -> AsyncIterator[str]:
+    """`uri` naming a new database, dropped when the block exits."""
+    from pymongo import AsyncMongoClient
+
+    name = database_name(prefix)
+    try:
+        yield with_database(uri, name)
+    finally:
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri)
+        try:
+            await client.drop_database(name)
+        finally:
+            await client.close()
+
+
+@asynccontextmanager
+async def open_mongo_store(uri: str | None) -> AsyncIterator[MongoStore]:
     if uri is None:
         store = MongoStore(database=AsyncDatabase())  # type: ignore[arg-type]
         await store.open()
@@ -38,7 +57,7 @@ async def open_mongo_store() -> AsyncIterator[MongoStore]:
     from pymongo import AsyncMongoClient
 
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri, tz_aware=True)
-    name = f"flowql_test_{uuid.uuid4().hex[:16]}"
+    name = database_name()
     try:
         store = MongoStore(database=client[name])
         await store.open()
