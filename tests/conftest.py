@@ -7,12 +7,14 @@ never starts it. Without the binary the test skips and says how to install it; w
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractContextManager, ExitStack
+from pathlib import Path
 
 import pytest
 
 from tests.support import services
+from tests.support.stores import BACKENDS, StoreUris
 
 
 def _require(service: AbstractContextManager[str]) -> Iterator[str]:
@@ -36,3 +38,20 @@ def mongodb_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A NATS JetStream URL: FLOWQL_TEST_NATS_URL or a nats-server started here."""
     yield from _require(services.nats_url(tmp_path_factory.mktemp("nats")))
+
+
+@pytest.fixture(params=BACKENDS)
+async def store_uris(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StoreUris]:
+    """Fresh stores on one backend per parameter: `sqlite` files or `mongodb` databases."""
+    server = request.getfixturevalue("mongodb_uri") if request.param == "mongodb" else None
+    uris = StoreUris(request.param, tmp_path, server)
+    try:
+        yield uris
+    finally:
+        await uris.drop()
+
+
+@pytest.fixture
+def store_uri(store_uris: StoreUris) -> str:
+    """One fresh store URI, on each backend in turn."""
+    return store_uris.new()

@@ -57,13 +57,10 @@ def load() -> str:
 
 
 def nats_up() -> bool:
-    import socket
+    """trigger_bench.py starts its own nats-server, or uses FLOWQL_TEST_NATS_URL."""
+    from tests.support.services import NATS_URL_VARIABLE, nats_binary
 
-    try:
-        with socket.create_connection(("127.0.0.1", 4222), timeout=1):
-            return True
-    except OSError:
-        return False
+    return bool(os.environ.get(NATS_URL_VARIABLE)) or nats_binary() is not None
 
 
 def table(section: Section) -> list[str]:

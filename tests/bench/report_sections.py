@@ -238,7 +238,9 @@ def triggers(counts: list[int], nats: bool) -> Section:
         ],
     )
     if not nats:
-        section.notes.append("NATS phases skipped: no server on 127.0.0.1:4222.")
+        section.notes.append(
+            "NATS phases skipped: no nats-server (apt-get install nats-server), no FLOWQL_TEST_NATS_URL."
+        )
     for n in counts:
         out = run(section, "trigger_bench.py", "--events", str(n), *([] if nats else ["--skip-nats"]))
         if out is None:

@@ -12,21 +12,30 @@ events. Phases, on a SQLite store in a temporary file:
 
 Prints events/s, filter evaluations/s and p50/p99 dispatch latency for each.
 
-    python tests/bench/trigger_bench.py [--events 10000] [--rate 2000] [--skip-nats]
+    python tests/bench/trigger_bench.py [--events 10000] [--rate 2000] [--skip-nats] [--nats-url URL]
+
+NATS: `--nats-url` (or FLOWQL_TEST_NATS_URL), else a nats-server started for the run on a
+free port (tests/support/services.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import random
 import statistics
+import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `tests.support` when run as a script
 
 from flowql.engine.models import EventMessage, TriggerOccurrence
 from flowql.engine.runtime import Engine, EngineConfig
@@ -35,7 +44,6 @@ from flowql.storage.sqlite import SqliteStore
 
 TYPES = 10
 PER_TYPE = 10
-NATS_URL = "nats://127.0.0.1:4222"
 STAGES = [{"update": {"account": {"id": "users:${user}", "metadata": {"kind": "${kind}"}}}}]
 
 
@@ -110,14 +118,14 @@ async def bench_publish(engine: Engine, n: int) -> None:
     report("publish", n, time.perf_counter() - started, latencies, occurrences)
 
 
-async def bench_nats(engine: Engine, n: int, rate: float) -> None:
+async def bench_nats(engine: Engine, n: int, rate: float, url: str) -> None:
     import nats
 
     from flowql.nats_consumer import NatsEventConsumer
 
     run = uuid.uuid4().hex[:10]
     subject, stream = f"flowql.bench.{run}", f"FLOWQL_BENCH_{run}"
-    nc = await nats.connect(NATS_URL)
+    nc = await nats.connect(url)
     js = nc.jetstream()
     await js.add_stream(name=stream, subjects=[subject])
     rng = random.Random(2)
@@ -129,7 +137,7 @@ async def bench_nats(engine: Engine, n: int, rate: float) -> None:
         ]
         for chunk in range(0, n, 500):
             await asyncio.gather(*(js.publish(subject, body) for body in bodies[chunk : chunk + 500]))
-        consumer = NatsEventConsumer(NATS_URL, subject, triggers, stream=stream, batch=256)
+        consumer = NatsEventConsumer(url, subject, triggers, stream=stream, batch=256)
         started = time.perf_counter()
         await consumer.start()
         while len(triggers.done) < n:
@@ -200,14 +208,27 @@ def _first_page() -> Any:
     return PageRequest(page_size=1)
 
 
-async def main(events: int, rate: float, skip_nats: bool) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
+@contextlib.contextmanager
+def nats_server(url: str | None, workdir: Path) -> Iterator[str]:
+    """The given URL, FLOWQL_TEST_NATS_URL, or a nats-server started for this run."""
+    from tests.support.services import nats_server as start_nats
+
+    if url or os.environ.get("FLOWQL_TEST_NATS_URL"):
+        yield url or os.environ["FLOWQL_TEST_NATS_URL"]
+        return
+    with start_nats(workdir / "nats") as service:
+        yield service.url
+
+
+async def main(events: int, rate: float, skip_nats: bool, nats_url: str | None) -> None:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        url = None if skip_nats else stack.enter_context(nats_server(nats_url, Path(tmp)))
         engine, store = await setup(Path(tmp) / "bench.db")
         try:
             print(f"{TYPES * PER_TYPE} triggers on {TYPES} event types, {events} events per phase")
             await bench_publish(engine, events)
-            if not skip_nats:
-                await bench_nats(engine, events, rate)
+            if url is not None:
+                await bench_nats(engine, events, rate, url)
             await bench_sandboxed(engine, max(1, events // 5))
         finally:
             await engine.triggers.close()
@@ -222,5 +243,6 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=2_000.0, help="publish rate of the paced NATS phase")
     parser.add_argument("--skip-nats", action="store_true")
+    parser.add_argument("--nats-url", help="a running NATS JetStream (default: start a nats-server)")
     args = parser.parse_args()
-    asyncio.run(main(args.events, args.rate, args.skip_nats))
+    asyncio.run(main(args.events, args.rate, args.skip_nats, args.nats_url))

@@ -1,17 +1,18 @@
 """The NATS JetStream path for real: publish → trigger → instance → occurrence, malformed
-messages, and consumer restarts (graceful and abrupt) in the middle of a burst."""
+messages, and consumer restarts (graceful and abrupt) in the middle of a burst.
+
+Runs against the nats-server the session starts (`nats_url`, tests/conftest.py), on each
+store (`store_uri`: SQLite and the MongoDB server)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
-import socket
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import nats
@@ -24,21 +25,9 @@ from flowql.engine.runtime import Engine, EngineConfig
 from flowql.engine.triggers import TriggerService, instance_id_for
 from flowql.metrics import Metrics
 from flowql.nats_consumer import NatsEventConsumer
-from flowql.storage.sqlite import SqliteStore
+from flowql.stores import create_store
 
-NATS_URL = "nats://127.0.0.1:4222"
 STAGES = [{"update": {"account": {"id": "users:${user}", "metadata": {"last": "${amount}"}}}}]
-
-
-def _reachable() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 4222), timeout=1.0):
-            return True
-    except OSError:
-        return False
-
-
-pytestmark = pytest.mark.skipif(not _reachable(), reason="NATS JetStream not reachable at 127.0.0.1:4222")
 
 
 @dataclass
@@ -49,10 +38,11 @@ class Setup:
     stream: str
     nc: Client
     metrics: Metrics
+    url: str
 
     def consumer(self, triggers: TriggerService | None = None, **kw: Any) -> NatsEventConsumer:
         return NatsEventConsumer(
-            NATS_URL,
+            self.url,
             self.subject,
             triggers or self.engine.triggers,
             metrics=self.metrics,
@@ -75,8 +65,8 @@ class Setup:
 
 
 @pytest.fixture
-async def setup(tmp_path: Path) -> AsyncIterator[Setup]:
-    store = SqliteStore(str(tmp_path / "nats.db"))
+async def setup(nats_url: str, store_uri: str) -> AsyncIterator[Setup]:
+    store = create_store(store_uri)
     await store.open()
     engine = Engine(store, EngineConfig(run_timeout=5.0))
     await engine.start()
@@ -89,8 +79,8 @@ async def setup(tmp_path: Path) -> AsyncIterator[Setup]:
         vars={"user": "event.user", "amount": "event.amount"},
     )
     run = uuid.uuid4().hex[:12]
-    nc = await nats.connect(NATS_URL)
-    setup = Setup(engine, trigger, f"flowql.test.{run}.events", f"FLOWQL_TEST_{run}", nc, Metrics())
+    nc = await nats.connect(nats_url)
+    setup = Setup(engine, trigger, f"flowql.test.{run}.events", f"FLOWQL_TEST_{run}", nc, Metrics(), nats_url)
     try:
         yield setup
     finally:

@@ -1,0 +1,47 @@
+"""Store URIs for tests that run on every backend: a fresh SQLite file or MongoDB database.
+
+`StoreUris.new()` hands out a new, empty store each call (`sqlite:///tmp/.../flowql-N.db`
+or `mongodb://host:port/flowql_test_<random>`); `drop()` removes the MongoDB databases it
+handed out. The `store_uris` / `store_uri` fixtures in tests/conftest.py are parametrized
+over `sqlite` and `mongodb` (the FerretDB the session started, or FLOWQL_TEST_MONGODB_URI).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .mongo import database_name, with_database
+
+BACKENDS = ["sqlite", "mongodb"]
+
+
+class StoreUris:
+    def __init__(self, kind: str, workdir: Path, mongodb_server: str | None = None) -> None:
+        if kind == "mongodb" and mongodb_server is None:
+            raise ValueError("mongodb needs a server URI")
+        self.kind = kind
+        self._workdir = workdir
+        self._server = mongodb_server
+        self._databases: list[str] = []
+        self._files = 0
+
+    def new(self) -> str:
+        if self._server is None:
+            self._files += 1
+            return f"sqlite:///{self._workdir / f'flowql-{self._files}.db'}"
+        name = database_name()
+        self._databases.append(name)
+        return with_database(self._server, name)
+
+    async def drop(self) -> None:
+        if self._server is None or not self._databases:
+            return
+        from pymongo import AsyncMongoClient
+
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(self._server)
+        try:
+            for name in self._databases:
+                await client.drop_database(name)
+        finally:
+            await client.close()
