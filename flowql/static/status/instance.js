@@ -182,17 +182,18 @@ export async function mount(root, { path }) {
     }));
   }
 
+  // Unknown id (null or NOT_FOUND), refused token, server down: the view is the error alone.
+  const alone = (err) => {
+    root.replaceChildren(h('section', { id: 'instance-view' }, h('h2', {}, 'Instance ', h('code', {}, id)), errorBox(err)));
+    return () => {};
+  };
   try {
     const { instance } = await gql(Q_INSTANCE, { id });
-    if (!instance) {
-      root.replaceChildren(h('section', {}, h('h2', {}, 'Instance ', h('code', {}, id)),
-        errorBox({ message: `no instance ${id}` })));
-      return () => {};
-    }
+    if (!instance) return alone({ message: `no instance ${id}` });
     view.instance = instance;
     render();
   } catch (err) {
-    error.replaceChildren(errorBox(err));
+    return alone(err);
   }
   watch();
   // Running bars grow with the clock.

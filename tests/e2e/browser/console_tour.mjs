@@ -164,6 +164,13 @@ await withBrowser(artifacts, 'console', async (page, context) => {
   await page.waitForURL(new RegExp(`#/instances/${held.id}$`), T);
   await page.locator('#stage-table tr[data-stage="0"][data-status="WAITING"]').waitFor(T);
 
+  // ... an unknown route opens the list, an unknown instance says so.
+  await page.goto(`${baseURL}/#/nowhere`, { waitUntil: 'load' });
+  await page.waitForURL(/#\/instances$/, T);
+  await page.goto(`${baseURL}/#/instances/no-such-run`, { waitUntil: 'load' });
+  await page.locator('#instance-view .error-box .error[data-code="NOT_FOUND"]', { hasText: 'no-such-run' }).waitFor(T);
+  assert((await page.locator('#stage-table').count()) === 0, 'an unknown instance shows the error alone');
+
   // 11. Retries on the timeline. A real retry needs a transient ledger fault, which a served
   // process cannot be made to have, so the module renders a stage as the API returns one
   // after two failed attempts, with the third scheduled.
