@@ -15,6 +15,10 @@ _FINAL_STAGE_STATUS = {
 }
 
 
+CANCELED = "canceled"
+ACTIVITY_CANCELLED = "cancelled"
+
+
 class Draft:
     """Takes ownership of `instance` and changes it in place: callers load or receive a fresh
     instance for each draft and drop it if the commit fails (no defensive deep copy: it cost
@@ -56,8 +60,18 @@ class Draft:
         self._record(state)
 
     def finish(self, status: InstanceStatus, *, error: str | None = None) -> None:
-        """Terminate the instance; a stage still open takes the matching final status."""
+        """Terminate the instance; a stage still open takes the matching final status.
+
+        A cancel carries Formance's error text: the instance and its open stage `canceled`
+        (Temporal's CanceledError), an activity waiting for its next attempt `cancelled`
+        (what Formance's stage history says of a cancelled activity task)."""
         current = self.instance.current
+        if status is InstanceStatus.CANCELLED:
+            error = error or CANCELED
+            if current is not None and current.history and not current.history[-1].terminated:
+                pending = current.history[-1]
+                pending.terminated, pending.terminated_at = True, self.now()
+                pending.error, pending.next_execution = ACTIVITY_CANCELLED, None
         if current is not None and not current.terminated:
             self.instance.status = status  # so the stage transition carries the final status
             self.set_status(_FINAL_STAGE_STATUS[status], error=error)

@@ -39,6 +39,19 @@ def conflict(message: str) -> FlowqlError:
     return FlowqlError(ErrorCode.CONFLICT, message)
 
 
+class InsufficientFunds(FlowqlError):
+    """A posting refused for want of funds: VALIDATION to a client, but an activity that
+    meets it is retried (Formance retries until the account is funded)."""
+
+    def __init__(self, account: str, asset: str, available: int, needed: int) -> None:
+        super().__init__(
+            ErrorCode.VALIDATION,
+            f"source: insufficient funds on account {account!r} "
+            f"({available} {asset} available, {needed} needed)",
+            field="source",
+        )
+
+
 class VersionConflict(FlowqlError):
     """A compare-and-set write lost: someone else changed the record first."""
 

@@ -2,12 +2,19 @@
 
 The embedded ledger keeps accounts, balances, postings and metadata in the engine's own
 store. Wallets are accounts `wallets:{id}:{balance}` in the wallet's ledger.
+
+A send is planned as Formance runs it (`internal/workflow/stages/send/run.go`): one
+transfer within a ledger, or, across ledgers, two: out of the source ledger into its
+`throughAccount` (metadata `orchestration/move-to-ledger`), then from the destination's
+`throughAccount` into the destination (`orchestration/move-from-ledger`). Each transfer is
+one idempotent posting; the stage runs them in order and resumes after the last one done.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from .clock import parse_time, utc_now
@@ -18,16 +25,38 @@ from .store import LedgerStore
 
 ADDRESS = re.compile(r"[a-zA-Z0-9_-]+(:[a-zA-Z0-9_-]+)*")
 WORLD = "world"
+MOVE_TO_LEDGER = "orchestration/move-to-ledger"
+MOVE_FROM_LEDGER = "orchestration/move-from-ledger"
 
 
 @dataclass(frozen=True, slots=True)
 class Address:
     ledger: str
     address: str
+    through: str = WORLD
+    overdraft: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """One posting a send makes: Formance's CreateTransaction input."""
+
+    ledger: str
+    source: str
+    destination: str
+    amount: int
+    asset: str
+    metadata: dict[str, str] = field(default_factory=dict)
+    timestamp: datetime | None = None
+    allow_overdraft: bool = False
 
 
 class Ledger(Protocol):
-    async def send(self, spec: SendSpec, *, reference: str) -> Posting: ...
+    async def plan(self, spec: SendSpec) -> list[Transfer]:
+        """The transfers a send makes, in order (wallets resolved; nothing written)."""
+
+    async def transfer(self, transfer: Transfer, *, reference: str) -> Posting:
+        """Post one transfer once: a second call with the same reference changes nothing."""
 
     async def add_metadata(self, ledger: str, address: str, metadata: dict[str, str]) -> Account: ...
 
@@ -48,33 +77,64 @@ class EmbeddedLedger:
     def __init__(self, store: LedgerStore) -> None:
         self._store = store
 
-    async def send(self, spec: SendSpec, *, reference: str) -> Posting:
+    async def plan(self, spec: SendSpec) -> list[Transfer]:
         source = await self._resolve(spec.source, field="source")
         destination = await self._resolve(spec.destination, field="destination")
-        if source.ledger != destination.ledger:
-            raise validation(
-                f"destination: ledger {destination.ledger!r} differs from source ledger {source.ledger!r}",
-                field="destination",
-            )
-        if not isinstance(spec.amount.amount, int):
+        amount = spec.amount.amount
+        if not isinstance(amount, int):
             raise validation("amount.amount: must be an integer", field="amount.amount")
-        timestamp = parse_time(spec.timestamp, field="timestamp") if spec.timestamp else utc_now()
+        timestamp = parse_time(spec.timestamp, field="timestamp") if spec.timestamp else None
+        common = {"amount": amount, "asset": spec.amount.asset, "timestamp": timestamp}
+        overdraft = source.overdraft or spec.allowOverdraft is True
+        if source.ledger == destination.ledger:
+            return [
+                Transfer(
+                    source.ledger,
+                    source.address,
+                    destination.address,
+                    metadata=dict(spec.metadata),
+                    allow_overdraft=overdraft,
+                    **common,  # type: ignore[arg-type]
+                )
+            ]
+        return [
+            Transfer(
+                source.ledger,
+                source.address,
+                source.through,
+                metadata=spec.metadata | {MOVE_TO_LEDGER: destination.ledger},
+                allow_overdraft=overdraft,
+                **common,  # type: ignore[arg-type]
+            ),
+            Transfer(
+                destination.ledger,
+                destination.through,
+                destination.address,
+                metadata=spec.metadata | {MOVE_FROM_LEDGER: source.ledger},
+                allow_overdraft=destination.overdraft and destination.through != WORLD,
+                **common,  # type: ignore[arg-type]
+            ),
+        ]
+
+    async def transfer(self, transfer: Transfer, *, reference: str) -> Posting:
         posting = Posting(
             reference=reference,
-            ledger=source.ledger,
-            source=source.address,
-            destination=destination.address,
-            asset=spec.amount.asset,
-            amount=spec.amount.amount,
-            timestamp=timestamp,
-            metadata=spec.metadata,
+            ledger=transfer.ledger,
+            source=transfer.source,
+            destination=transfer.destination,
+            asset=transfer.asset,
+            amount=transfer.amount,
+            timestamp=transfer.timestamp or utc_now(),
+            metadata=transfer.metadata,
         )
-        return await self._store.post(posting, allow_overdraft=spec.allowOverdraft)
+        return await self._store.post(posting, allow_overdraft=transfer.allow_overdraft)
 
     async def _resolve(self, endpoint: Endpoint, *, field: str) -> Address:
         if endpoint.account is not None:
             ref = endpoint.account
-            return Address(ref.ledger, check_address(ref.id, field=f"{field}.account.id"))
+            address = check_address(ref.id, field=f"{field}.account.id")
+            through = check_address(ref.throughAccount, field=f"{field}.account.throughAccount")
+            return Address(ref.ledger, address, through, ref.allowOverdraft is True)
         if endpoint.wallet is not None:
             ref_w = endpoint.wallet
             if ref_w.id is not None:

@@ -36,9 +36,16 @@ class _Model(BaseModel):
 # --- workflows -------------------------------------------------------------------------
 
 
+class WorkflowRetry(_Model):
+    """A workflow's own bound on activity attempts (Formance has none: retries are endless)."""
+
+    max_attempts: int = Field(ge=1, le=1_000_000)
+
+
 class WorkflowConfig(_Model):
     name: str | None = None
     stages: list[dict[str, Any]]
+    retry: WorkflowRetry | None = None
 
 
 class Workflow(_Model):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .bus import EventBus
@@ -38,7 +39,10 @@ class Engine:
         self.bus = EventBus(queue_size=self.config.subscriber_queue_size)
         self.ledger: Ledger = ledger or EmbeddedLedger(store)
         self.scheduler = Scheduler(store, self._wake)
-        deps = StepDeps(ledger=self.ledger, retry=self.config.retry, inbox=store.list_inbox)
+        self._retry_listeners: list[Callable[[str], None]] = []
+        deps = StepDeps(
+            ledger=self.ledger, retry=self.config.retry, inbox=store.list_inbox, on_retry=self._retried
+        )
         self.executor = Executor(
             store, self.bus, deps, max_concurrency=self.config.max_concurrency, on_wake_at=self._planned
         )
@@ -46,6 +50,14 @@ class Engine:
             store, self.executor, self.bus, run_timeout=self.config.run_timeout
         )
         self.triggers = TriggerService(store, self.orchestration)
+
+    def add_retry_listener(self, listener: Callable[[str], None]) -> None:
+        """Called with the stage kind each time an activity fails and is scheduled again."""
+        self._retry_listeners.append(listener)
+
+    def _retried(self, kind: str) -> None:
+        for listener in self._retry_listeners:
+            listener(kind)
 
     def _wake(self, instance_id: str) -> None:
         self.executor.wake(instance_id)

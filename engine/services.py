@@ -17,6 +17,7 @@ from .models import (
     Transition,
     Workflow,
     WorkflowConfig,
+    WorkflowRetry,
     new_id,
     new_sortable_id,
 )
@@ -39,7 +40,9 @@ class Orchestration:
         """Workflows not deleted, by id: immutable, so cached; this process deletes them."""
 
     # --- workflows ----------------------------------------------------------------------
-    async def create_workflow(self, *, name: str | None, stages: object) -> Workflow:
+    async def create_workflow(self, *, name: str | None, stages: object, retry: object = None) -> Workflow:
+        """`retry` is the workflow's own policy, `{"maxAttempts": n}` (none: the server's)."""
+        policy = _retry_policy(retry)
         parse_stages(stages)
         assert isinstance(stages, list)
         if not stages:
@@ -48,7 +51,10 @@ class Orchestration:
             raise validation(f"stages: at most {MAX_STAGES} stages", field="stages")
         now = utc_now()
         workflow = Workflow(
-            id=new_id(), config=WorkflowConfig(name=name, stages=stages), created_at=now, updated_at=now
+            id=new_id(),
+            config=WorkflowConfig(name=name, stages=stages, retry=policy),
+            created_at=now,
+            updated_at=now,
         )
         await self._store.insert_workflow(workflow)
         return workflow
@@ -60,6 +66,13 @@ class Orchestration:
         if len(self._live) >= LIVE_WORKFLOW_CACHE:
             self._live.clear()
         self._live[workflow_id] = workflow
+        return workflow
+
+    async def read_workflow(self, workflow_id: str) -> Workflow:
+        """A workflow, deleted or not (its `deleted_at` says)."""
+        workflow = await self._store.get_workflow(workflow_id)
+        if workflow is None:
+            raise not_found("workflow", workflow_id)
         return workflow
 
     async def load_workflows(self, workflow_ids: Sequence[str]) -> list[Workflow | None]:
@@ -184,6 +197,19 @@ class Orchestration:
                 yield transition
         finally:
             self._bus.unsubscribe(subscription)
+
+
+def _retry_policy(raw: object) -> WorkflowRetry | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or set(raw) != {"maxAttempts"}:
+        raise validation("retry: must be {maxAttempts: n}", field="retry")
+    attempts = raw["maxAttempts"]
+    if isinstance(attempts, bool) or not isinstance(attempts, int) or not 1 <= attempts <= 1_000_000:
+        raise validation(
+            "retry.maxAttempts: must be an integer between 1 and 1000000", field="retry.maxAttempts"
+        )
+    return WorkflowRetry(max_attempts=attempts)
 
 
 def _check_variables(variables: Mapping[str, Any]) -> dict[str, str]:

@@ -1,8 +1,13 @@
-"""Stage specs: `send`, `delay`, `wait_event`, `update`, each a one-key object.
+"""Stage specs: `send`, `delay`, `wait_event`, `update`, `noop`, each a one-key object.
 
 Workflows keep the raw JSON the client sent; `parse_stages` validates it at create time
 (where a string may still hold `${var}` placeholders) and `parse_stage` again at run time,
 after interpolation, when every value must be concrete.
+
+Defaults and variables follow Formance's `internal/schema/map.go`: a `${var}` that is not
+defined reads as `""`, and a field whose value is `""` takes its default (`ledger:
+"${l}"` falls back to `default`; a required field left empty is missing). Accounts of a
+send default to ledger `default`, of an update to `main`.
 """
 
 from __future__ import annotations
@@ -17,7 +22,6 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
-    StrictBool,
     ValidationError,
     field_validator,
     model_validator,
@@ -34,6 +38,10 @@ class StageKind(str, Enum):
     DELAY = "delay"
     WAIT_EVENT = "wait_event"
     UPDATE = "update"
+    NOOP = "noop"
+
+
+KINDS_TEXT = "send, delay, wait_event, update, noop"
 
 
 MAX_AMOUNT_DIGITS = 1000
@@ -45,31 +53,50 @@ def _is_template(value: object) -> bool:
     return isinstance(value, str) and TEMPLATE.search(value) is not None
 
 
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
 def _big_int(value: object) -> int | str:
-    """Arbitrary-precision non-negative integer from a JSON number or a digit string."""
+    """Arbitrary-precision integer from a JSON number or a decimal string, as Formance reads
+    amounts (`big.Int.SetString(s, 10)`, a JSON number as an integer). A negative amount is
+    accepted here and refused by the ledger when the stage runs, as in Formance; a number
+    with a fraction is refused (Formance would truncate it: money silently lost)."""
     if isinstance(value, bool):
         raise ValueError("must be an integer, not a boolean")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("must be an integer in minor units, not a fraction")
+        value = int(value)
     if isinstance(value, int):
         if value.bit_length() > MAX_AMOUNT_BITS:
             raise ValueError(f"must have at most {MAX_AMOUNT_DIGITS} digits")
-        if value < 0:
-            raise ValueError("must not be negative")
         return value
-    if isinstance(value, float):
-        raise ValueError("must be an integer in minor units, not a float")
     if isinstance(value, str):
         if _is_template(value):
             return value
-        if value.isascii() and value.isdigit():
-            if len(value) > MAX_AMOUNT_DIGITS:
+        if value.isascii() and _INTEGER.fullmatch(value):
+            if len(value.lstrip("+-")) > MAX_AMOUNT_DIGITS:
                 raise ValueError(f"must have at most {MAX_AMOUNT_DIGITS} digits")
             return int(value)
         shown = value if len(value) <= 40 else value[:40] + "..."
-        raise ValueError(f"must be a non-negative integer, got {shown!r}")
+        raise ValueError(f"must be an integer, got {shown!r}")
     raise ValueError("must be an integer")
 
 
+def _lenient_bool(value: object) -> bool | str:
+    """A JSON boolean, or `"true"`/`"false"` in any case (what `${flag}` gives), or a template."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        if _is_template(value):
+            return value
+        if value.lower() in {"true", "false"}:
+            return value.lower() == "true"
+    raise ValueError("must be true or false")
+
+
 BigAmount = Annotated[int | str, BeforeValidator(_big_int)]
+LenientBool = Annotated[bool | str, BeforeValidator(_lenient_bool)]
 
 
 class _Spec(BaseModel):
@@ -79,6 +106,10 @@ class _Spec(BaseModel):
 class AccountRef(_Spec):
     id: str
     ledger: str = "default"
+    throughAccount: str = "world"
+    """Where funds leave or enter this ledger on a cross-ledger send (Formance's bridge)."""
+    allowOverdraft: LenientBool = False
+    """A source may go below zero; a destination's throughAccount may (cross-ledger)."""
 
 
 class WalletRef(_Spec):
@@ -129,7 +160,8 @@ class SendSpec(_Spec):
     amount: Monetary
     metadata: dict[str, str] = {}
     timestamp: str | None = None
-    allowOverdraft: StrictBool = False
+    allowOverdraft: LenientBool = False
+    """flowql's older spelling of `source.account.allowOverdraft`."""
 
 
 class DelaySpec(_Spec):
@@ -182,7 +214,7 @@ class WaitEventSpec(_Spec):
 
 class UpdateAccount(_Spec):
     id: str
-    ledger: str = "default"
+    ledger: str = "main"
     metadata: dict[str, str]
 
 
@@ -190,13 +222,18 @@ class UpdateSpec(_Spec):
     account: UpdateAccount
 
 
-StageSpec = SendSpec | DelaySpec | WaitEventSpec | UpdateSpec
+class NoopSpec(_Spec):
+    """Formance's `noop` stage: succeeds at once."""
+
+
+StageSpec = SendSpec | DelaySpec | WaitEventSpec | UpdateSpec | NoopSpec
 
 _MODELS: dict[StageKind, type[_Spec]] = {
     StageKind.SEND: SendSpec,
     StageKind.DELAY: DelaySpec,
     StageKind.WAIT_EVENT: WaitEventSpec,
     StageKind.UPDATE: UpdateSpec,
+    StageKind.NOOP: NoopSpec,
 }
 
 
@@ -207,23 +244,19 @@ def stage_kind(raw: dict[str, Any]) -> StageKind:
 def parse_stage(raw: object, *, path: str = "stage") -> tuple[StageKind, StageSpec]:
     """Validate one raw stage; errors name the path of the bad field."""
     if not isinstance(raw, dict):
-        raise validation(f"{path}: must be an object with one of send, delay, wait_event, update", field=path)
+        raise validation(f"{path}: must be an object with one of {KINDS_TEXT}", field=path)
     if len(raw) != 1:
         keys = ", ".join(sorted(map(str, raw))) or "none"
-        raise validation(
-            f"{path}: must have exactly one key among send, delay, wait_event, update (got {keys})",
-            field=path,
-        )
+        raise validation(f"{path}: must have exactly one key among {KINDS_TEXT} (got {keys})", field=path)
     key = next(iter(raw))
     try:
         kind = StageKind(key)
     except ValueError:
         raise validation(
-            f"{path}: unknown stage kind {key!r} (expected send, delay, wait_event or update)",
-            field=f"{path}.{key}",
+            f"{path}: unknown stage kind {key!r} (expected one of {KINDS_TEXT})", field=f"{path}.{key}"
         ) from None
     try:
-        spec = _MODELS[kind].model_validate(raw[key])
+        spec = _MODELS[kind].model_validate(blank_to_default(raw[key]))
     except ValidationError as error:
         raise from_pydantic(error, prefix=f"{path}.{key}") from None
     return kind, spec  # type: ignore[return-value]
@@ -257,6 +290,16 @@ def from_pydantic(error: ValidationError, *, prefix: str) -> FlowqlError:
     return validation(f"{field}: {message}", field=field)
 
 
+def blank_to_default(raw: Any, *, key: str = "") -> Any:
+    """Drop the fields whose value is `""` so that their defaults apply (Formance's rule);
+    the entries of a `metadata` map are values, not fields, and stay as they are."""
+    if isinstance(raw, dict) and key != "metadata":
+        return {k: blank_to_default(v, key=k) for k, v in raw.items() if v != ""}
+    if isinstance(raw, list):
+        return [blank_to_default(v) for v in raw]
+    return raw
+
+
 def has_templates(raw: Any) -> bool:
     if isinstance(raw, str):
         return "${" in raw
@@ -268,18 +311,12 @@ def has_templates(raw: Any) -> bool:
 
 
 def interpolate(raw: Any, variables: dict[str, str], *, path: str = "") -> Any:
-    """Replace `${name}` in every string of a raw stage; a missing variable is an error."""
+    """Replace `${name}` in every string of a raw stage; a variable not defined reads as `""`
+    (then the field's default applies, see `blank_to_default`), as in Formance."""
     if isinstance(raw, str):
         if "${" not in raw:
             return raw
-
-        def substitute(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name not in variables:
-                raise validation(f"{path}: variable {name!r} is not defined", field=path)
-            return variables[name]
-
-        return TEMPLATE.sub(substitute, raw)
+        return TEMPLATE.sub(lambda match: variables.get(match.group(1), ""), raw)
     if isinstance(raw, dict):
         return {k: interpolate(v, variables, path=f"{path}.{k}" if path else k) for k, v in raw.items()}
     if isinstance(raw, list):
@@ -292,6 +329,7 @@ __all__ = [
     "DelaySpec",
     "Endpoint",
     "Monetary",
+    "NoopSpec",
     "PaymentRef",
     "SendSpec",
     "StageKind",

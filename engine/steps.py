@@ -14,18 +14,19 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from .clock import to_iso
 from .draft import Draft
-from .errors import FlowqlError
+from .errors import FlowqlError, InsufficientFunds
 from .faults import crash_point
-from .ledger import Ledger
+from .ledger import Ledger, Transfer
 from .models import Activity, InboxEvent, InstanceStatus, StageStatus, Workflow
 from .retry import RetryPolicy
 from .stages import (
     DelaySpec,
+    NoopSpec,
     SendSpec,
     StageKind,
     StageSpec,
-    UpdateSpec,
     WaitEventSpec,
     has_templates,
     interpolate,
@@ -44,6 +45,8 @@ class StepDeps:
     ledger: Ledger
     retry: RetryPolicy
     inbox: Callable[[str], Awaitable[list[InboxEvent]]]
+    on_retry: Callable[[str], None] | None = None
+    """Told the stage kind of each attempt that failed and will be retried (a metric)."""
 
 
 async def advance(draft: Draft, workflow: Workflow, deps: StepDeps) -> Move:
@@ -116,61 +119,118 @@ async def _run(draft: Draft, workflow: Workflow, deps: StepDeps) -> Move:
         draft.instance.waiting_for = spec.event
         draft.set_status(StageStatus.WAITING)
         return Move.CONTINUE
+    if isinstance(spec, NoopSpec):
+        _succeed(draft, workflow)
+        return Move.CONTINUE
     wake_at = draft.instance.wake_at
     if wake_at is not None and draft.now() < wake_at:
         return Move.BLOCK  # a retry is scheduled
-    return await _attempt(draft, workflow, spec, deps)
+    if isinstance(spec, SendSpec):
+        return await _send(draft, workflow, spec, deps)
+    account = spec.account
+    name, payload = "AddAccountMetadata", account.model_dump(mode="json")
+
+    async def update() -> dict[str, Any]:
+        done = await deps.ledger.add_metadata(account.ledger, account.id, account.metadata)
+        return {"account": {"ledger": done.ledger, "address": done.address, "metadata": done.metadata}}
+
+    return await _attempt(draft, workflow, deps, name, payload, update) or _done(draft, workflow)
 
 
-async def _attempt(draft: Draft, workflow: Workflow, spec: SendSpec | UpdateSpec, deps: StepDeps) -> Move:
-    stage = draft.stage
-    previous = stage.history[-1] if stage.history and not stage.history[-1].terminated else None
-    attempt = previous.attempt + 1 if previous else 1
-    name, payload = _describe(spec)
-    started = previous.started_at if previous else draft.now()
-
-    def record(*, ended: bool = True, **outcome: Any) -> None:
-        """One history entry per activity: an attempt replaces the previous attempt's entry."""
-        if previous is not None:
-            stage.history.pop()
-        if ended:
-            outcome.update(terminated=True, terminated_at=draft.now())
-        draft.add_activity(Activity(name=name, input=payload, started_at=started, attempt=attempt, **outcome))
-
+async def _send(draft: Draft, workflow: Workflow, spec: SendSpec, deps: StepDeps) -> Move:
+    """The send's transfers in order, each one activity; resumes after the last one done."""
     try:
-        output = await _execute(spec, f"{draft.instance.id}:{stage.stage}", deps.ledger)
-    except FlowqlError as error:  # a business failure: the stage fails at once
-        message = f"{error.code.value}: {error.message}"
-        record(error=message)
-        return _fail(draft, message)
-    except Exception as error:  # anything else is transient: retried with backoff
-        message = f"{type(error).__name__}: {error}"
-        if deps.retry.exhausted(attempt):
-            record(error=message, last_failure=message)
-            return _fail(draft, f"gave up after {attempt} attempts: {message}")
-        next_execution = draft.now() + deps.retry.delay_after(attempt)
-        record(ended=False, last_failure=message, next_execution=next_execution)
-        draft.set_wake(next_execution)
-        return Move.BLOCK
-    crash_point("after-activity")
-    record(output=output, last_failure=previous.last_failure if previous else None)
+        transfers = await deps.ledger.plan(spec)
+    except FlowqlError as error:  # a bad address, an unknown wallet: final
+        return _fail(draft, f"{error.code.value}: {error.message}")
+    done = sum(1 for a in draft.stage.history if a.terminated and a.error is None)
+    base = f"{draft.instance.id}:{draft.stage.stage}"
+    for index in range(done, len(transfers)):
+        transfer = transfers[index]
+        reference = base if index == 0 else f"{base}:{index}"
+
+        async def post(transfer: Transfer = transfer, reference: str = reference) -> dict[str, Any]:
+            posting = await deps.ledger.transfer(transfer, reference=reference)
+            return {"posting": posting.model_dump(mode="json") | {"amount": str(posting.amount)}}
+
+        move = await _attempt(draft, workflow, deps, "CreateTransaction", transaction_input(transfer), post)
+        if move is not None:
+            return move
+    return _done(draft, workflow)
+
+
+def transaction_input(transfer: Transfer) -> dict[str, Any]:
+    """Formance's CreateTransaction input: `{ledger, data: {postings, metadata, timestamp}}`."""
+    posting = {
+        "source": transfer.source,
+        "destination": transfer.destination,
+        "amount": str(transfer.amount),
+        "asset": transfer.asset,
+    }
+    data: dict[str, Any] = {"postings": [posting], "metadata": transfer.metadata}
+    if transfer.timestamp is not None:
+        data["timestamp"] = to_iso(transfer.timestamp)
+    return {"ledger": transfer.ledger, "data": data}
+
+
+def _done(draft: Draft, workflow: Workflow) -> Move:
     draft.set_wake(None)
     _succeed(draft, workflow)
     return Move.COMMIT
 
 
-def _describe(spec: SendSpec | UpdateSpec) -> tuple[str, dict[str, Any]]:
-    if isinstance(spec, SendSpec):
-        return "CreateTransaction", spec.model_dump(mode="json", exclude_none=True)
-    return "AddAccountMetadata", spec.account.model_dump(mode="json")
+Work = Callable[[], Awaitable[dict[str, Any]]]
 
 
-async def _execute(spec: SendSpec | UpdateSpec, reference: str, ledger: Ledger) -> dict[str, Any]:
-    if isinstance(spec, SendSpec):
-        posting = await ledger.send(spec, reference=reference)
-        return {"posting": posting.model_dump(mode="json") | {"amount": str(posting.amount)}}
-    account = await ledger.add_metadata(spec.account.ledger, spec.account.id, spec.account.metadata)
-    return {"account": {"ledger": account.ledger, "address": account.address, "metadata": account.metadata}}
+async def _attempt(
+    draft: Draft, workflow: Workflow, deps: StepDeps, name: str, payload: dict[str, Any], work: Work
+) -> Move | None:
+    """Run one activity: None when it succeeded, else the move (retry later, or failed)."""
+    stage = draft.stage
+    previous = stage.history[-1] if stage.history and not stage.history[-1].terminated else None
+    attempt = previous.attempt if previous else 1
+    """A pending entry carries the attempt it schedules (Temporal's pending activity does)."""
+    started = previous.started_at if previous else draft.now()
+
+    def record(*, ended: bool = True, scheduled: int | None = None, **outcome: Any) -> None:
+        """One history entry per activity: an attempt replaces the previous attempt's entry."""
+        if previous is not None:
+            stage.history.pop()
+        if ended:
+            outcome.update(terminated=True, terminated_at=draft.now())
+        number = scheduled or attempt
+        draft.add_activity(Activity(name=name, input=payload, started_at=started, attempt=number, **outcome))
+
+    try:
+        output = await work()
+    except InsufficientFunds as error:  # retried until the account is funded, as Formance does
+        message = f"{error.code.value}: {error.message}"
+        return _retry(draft, workflow, deps, attempt, message, record)
+    except FlowqlError as error:  # a bad spec, an unknown wallet: the stage fails at once
+        message = f"{error.code.value}: {error.message}"
+        record(error=message)
+        return _fail(draft, message)
+    except Exception as error:  # anything else is transient: retried with backoff
+        return _retry(draft, workflow, deps, attempt, f"{type(error).__name__}: {error}", record)
+    crash_point("after-activity")
+    record(output=output, last_failure=previous.last_failure if previous else None)
+    return None
+
+
+def _retry(
+    draft: Draft, workflow: Workflow, deps: StepDeps, attempt: int, message: str, record: Callable[..., None]
+) -> Move:
+    bound = workflow.config.retry.max_attempts if workflow.config.retry else None
+    policy = deps.retry.bounded(bound)
+    if policy.exhausted(attempt):
+        record(error=message, last_failure=message)
+        return _fail(draft, f"gave up after {attempt} attempts: {message}")
+    next_execution = draft.now() + policy.delay_after(attempt)
+    record(ended=False, scheduled=attempt + 1, last_failure=message, next_execution=next_execution)
+    draft.set_wake(next_execution)
+    if deps.on_retry is not None:
+        deps.on_retry(draft.stage.kind.value)
+    return Move.BLOCK
 
 
 def _wake_from_delay(draft: Draft, workflow: Workflow) -> Move:

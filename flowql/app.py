@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+from flowql.engine.retry import RetryPolicy
 from flowql.engine.runtime import Engine, EngineConfig
 from flowql.engine.store import Store
 from flowql.resolvers import create_schema
@@ -57,7 +58,11 @@ def create_app(
     """Build the application; nothing is opened until aiohttp starts it."""
     config = config or Config()
     store = store if store is not None else create_store(config.store)
-    engine = Engine(store, engine_config or EngineConfig(run_timeout=config.run_timeout))
+    engine = Engine(
+        store,
+        engine_config
+        or EngineConfig(run_timeout=config.run_timeout, retry=RetryPolicy(max_attempts=config.max_attempts)),
+    )
     metrics = Metrics()
     metrics.attach(engine)
     limits = ApiLimits(
@@ -85,7 +90,12 @@ def create_app(
     app.router.add_get("/healthz", _healthz, name="healthz")
     app.router.add_get("/readyz", _readyz, name="readyz")
     app.router.add_get("/metrics", _metrics, name="metrics")
-    setup_rest(app, engine, authenticator=authenticator if authenticator.enabled else None)
+    setup_rest(
+        app,
+        engine,
+        authenticator=authenticator if authenticator.enabled else None,
+        max_page_size=config.rest_max_page_size,
+    )
     setup_status_page(app)
     app.cleanup_ctx.append(_lifecycle)
     app.on_shutdown.append(_on_shutdown)

@@ -40,7 +40,18 @@ def build_parser() -> argparse.ArgumentParser:
         "(FLOWQL_AUTH_TOKENS, space-separated)",
     )
     serve.add_argument("--max-page-size", type=int, help="largest `first` accepted (FLOWQL_MAX_PAGE_SIZE)")
+    serve.add_argument(
+        "--rest-max-page-size",
+        type=int,
+        help="largest v2 REST pageSize, larger ones capped (FLOWQL_REST_MAX_PAGE_SIZE, default 100)",
+    )
     serve.add_argument("--run-timeout", type=float, help="bound of runWorkflow(wait: true), seconds")
+    serve.add_argument(
+        "--max-attempts",
+        type=int,
+        help="bound on an activity's attempts (FLOWQL_MAX_ATTEMPTS; default: none, retried with "
+        "backoff 1s x2 up to 100s as Formance does)",
+    )
     commands.add_parser("sdl", help="print the GraphQL schema (SDL)")
     return parser
 
@@ -55,6 +66,8 @@ def config_from(args: argparse.Namespace) -> Config:
         "log_level": args.log_level,
         "max_page_size": args.max_page_size,
         "run_timeout": args.run_timeout,
+        "max_attempts": args.max_attempts,
+        "rest_max_page_size": args.rest_max_page_size,
         "auth_tokens": parse_tokens(" ".join(args.auth_tokens), key="--auth-token")
         if args.auth_tokens
         else None,

@@ -67,6 +67,10 @@ class Config:
     ws_heartbeat: float = 15.0
     """Seconds between WebSocket pings (a dead peer is dropped after a missed pong)."""
     shutdown_timeout: float = 10.0
+    max_attempts: int | None = None
+    rest_max_page_size: int = 100
+    """Largest v2 REST `pageSize`; a larger one is capped, as Formance's go-libs cap it."""
+    """Bound on an activity's attempts; None retries until success, as Formance does."""
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -78,6 +82,12 @@ class Config:
         for name in ("max_depth", "max_tokens", "max_aliases"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}: must be positive")
+        if not 1 <= self.rest_max_page_size <= 1000:
+            raise ConfigError(
+                f"rest_max_page_size: must be between 1 and 1000, got {self.rest_max_page_size}"
+            )
+        if self.max_attempts is not None and self.max_attempts < 1:
+            raise ConfigError(f"max_attempts: must be at least 1, got {self.max_attempts}")
         for name in ("run_timeout", "ws_heartbeat", "shutdown_timeout"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name}: must be positive")
@@ -114,6 +124,10 @@ def _convert(name: str, key: str, raw: str, annotation: object) -> Any:
     if name == "nats_url":
         return raw or None
     kind = str(annotation)
+    if kind.endswith(" | None"):
+        if not raw:
+            return None
+        kind = kind.removesuffix(" | None")
     try:
         if kind == "int":
             return int(raw)

@@ -66,9 +66,19 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.retries = Counter(
+            "flowql_activity_retries_total",
+            "Activity attempts that failed and were scheduled again (insufficient funds, a "
+            "transient ledger error), by stage kind. Retries are unbounded by default, as in "
+            "Formance: a count that keeps growing names a stuck instance.",
+            ["kind"],
+            registry=self.registry,
+        )
+
     def attach(self, engine: Engine) -> None:
         """Count the engine's transitions and read its bus for the subscription gauge."""
         engine.bus.add_listener(self._on_transition)
+        engine.add_retry_listener(lambda kind: self.retries.labels(kind).inc())
         self.subscriptions.set_function(lambda: engine.bus.subscription_count)
 
     def _on_transition(self, transition: Transition) -> None:

@@ -18,6 +18,8 @@ from flowql.engine import stages as spec
 class AccountRef:
     id: str
     ledger: str
+    through_account: str = strawberry.field(description="Bridge account of cross-ledger sends.")
+    allow_overdraft: bool
 
 
 @strawberry.type
@@ -41,7 +43,14 @@ class Endpoint:
     @classmethod
     def from_spec(cls, e: spec.Endpoint) -> Endpoint:
         return cls(
-            account=AccountRef(id=e.account.id, ledger=e.account.ledger) if e.account else None,
+            account=AccountRef(
+                id=e.account.id,
+                ledger=e.account.ledger,
+                through_account=e.account.throughAccount,
+                allow_overdraft=e.account.allowOverdraft is True,
+            )
+            if e.account
+            else None,
             wallet=WalletRef(id=e.wallet.id, name=e.wallet.name, balance=e.wallet.balance)
             if e.wallet
             else None,
@@ -88,8 +97,13 @@ class UpdateStage:
     account: UpdateAccount
 
 
+@strawberry.type(description="Formance's `noop` stage: succeeds at once.")
+class NoopStage:
+    noop: bool = strawberry.field(default=True, description="Always true (a type needs a field).")
+
+
 StageDefinition = Annotated[
-    SendStage | DelayStage | WaitEventStage | UpdateStage,
+    SendStage | DelayStage | WaitEventStage | UpdateStage | NoopStage,
     strawberry.union("StageDefinition", description="A stage spec as a typed object, by kind."),
 ]
 
@@ -104,12 +118,14 @@ def definition_of(raw: dict[str, Any], *, path: str = "stage") -> StageDefinitio
             amount=Monetary(amount=str(parsed.amount.amount), asset=parsed.amount.asset),
             metadata=JSON(dict(parsed.metadata)),
             timestamp=parsed.timestamp,
-            allow_overdraft=parsed.allowOverdraft,
+            allow_overdraft=parsed.allowOverdraft is True,
         )
     if isinstance(parsed, spec.DelaySpec):
         return DelayStage(duration=parsed.duration, until=parsed.until)
     if isinstance(parsed, spec.WaitEventSpec):
         return WaitEventStage(event=parsed.event)
+    if isinstance(parsed, spec.NoopSpec):
+        return NoopStage()
     account = parsed.account
     return UpdateStage(
         account=UpdateAccount(id=account.id, ledger=account.ledger, metadata=JSON(dict(account.metadata)))

@@ -15,6 +15,7 @@ from aiohttp.typedefs import Handler
 from flowql.engine.runtime import Engine
 
 from .auth import Authenticator, require_scopes
+from .cursors import MAX_PAGE_SIZE
 from .errors import formance_errors
 from .handlers import Handlers
 from .openapi import Document, document
@@ -30,8 +31,17 @@ def openapi_path(version: Version) -> str:
     return f"{PREFIXES[version]}/openapi.json"
 
 
-def setup_rest(app: web.Application, engine: Engine, *, authenticator: Authenticator | None = None) -> None:
+def setup_rest(
+    app: web.Application,
+    engine: Engine,
+    *,
+    authenticator: Authenticator | None = None,
+    max_page_size: int = MAX_PAGE_SIZE,
+) -> None:
     """Register `/api/orchestration` (v1) and `/api/orchestration/v2` (v2) on `app`.
+
+    v2 pages hold 15 items by default (also for `pageSize=0`), at most `max_page_size`
+    (Formance's 100): a larger `pageSize` is capped, as Formance caps it.
 
     With an `authenticator` (`flowql.auth.Authenticator`), the routes need a bearer token:
     GET with `orchestration:read`, other methods with `orchestration:write`.
@@ -40,7 +50,10 @@ def setup_rest(app: web.Application, engine: Engine, *, authenticator: Authentic
     if authenticator is not None:
         app.middlewares.append(require_scopes(authenticator))
     registered: list[Operation] = []
-    versions: tuple[tuple[Version, Handlers], ...] = ((1, V1(engine)), (2, V2(engine)))
+    versions: tuple[tuple[Version, Handlers], ...] = (
+        (1, V1(engine)),
+        (2, V2(engine, max_page_size=max_page_size)),
+    )
     for version, handlers in versions:
         ops = operations(handlers, version)
         for op in ops:

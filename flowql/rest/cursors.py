@@ -54,11 +54,29 @@ def decode(text: str) -> tuple[str, Filters]:
     return position, {k: v for k, v in filters.items() if isinstance(v, str | bool)}
 
 
+DEFAULT_PAGE_SIZE = 15
+MAX_PAGE_SIZE = 100
+"""Formance's go-libs `bunpaginate`: 15 by default (also for 0), larger sizes capped at 100."""
+
+
+def page_size(request: web.Request, max_page_size: int = MAX_PAGE_SIZE) -> int | None:
+    size = query_int(request, "pageSize")
+    if size is None or size == 0:
+        return None if request.query.get("cursor") else DEFAULT_PAGE_SIZE
+    if size < 0:
+        raise validation(f"pageSize: must not be negative, got {size}", field="pageSize")
+    return min(size, max_page_size)
+
+
 def list_request(
-    request: web.Request, *, texts: tuple[str, ...] = (), flags: tuple[str, ...] = ()
+    request: web.Request,
+    *,
+    texts: tuple[str, ...] = (),
+    flags: tuple[str, ...] = (),
+    max_page_size: int = MAX_PAGE_SIZE,
 ) -> ListRequest:
     """`cursor` and `pageSize`; with a cursor, the filters come from it, not from the query."""
-    size = query_int(request, "pageSize")
+    size = page_size(request, max_page_size)
     text = request.query.get("cursor")
     if text:
         position, carried = decode(text)

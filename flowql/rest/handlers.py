@@ -6,6 +6,7 @@ whole list in `{"data": [...]}`): `V1` and `V2` supply `list_query` and `render_
 
 from __future__ import annotations
 
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from importlib import metadata
@@ -42,6 +43,18 @@ def package_version() -> str:
         return metadata.version("flowql")
     except metadata.PackageNotFoundError:
         return "0.0.0+unknown"
+
+
+def uuid_param(request: web.Request, name: str) -> str:
+    """A path id that must be a UUID (Formance validates `required,uuid`: 400 otherwise)."""
+    text = request.match_info[name]
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        raise FlowqlError(
+            ErrorCode.VALIDATION, f"{name}: must be a UUID, got {text[:64]!r}", field=name
+        ) from None
+    return text
 
 
 def ok(body: object, status: int = 200) -> web.Response:
@@ -82,16 +95,17 @@ class Handlers(ABC):
     async def create_workflow(self, request: web.Request) -> web.Response:
         body = await document_object(request)
         created = await self.orchestration.create_workflow(
-            name=optional_str(body, "name"), stages=body.get("stages")
+            name=optional_str(body, "name"), stages=body.get("stages"), retry=body.get("retry")
         )
         return ok(serialize.data(serialize.workflow(created)), 201)
 
     async def get_workflow(self, request: web.Request) -> web.Response:
-        found = await self.orchestration.get_workflow(request.match_info["flowId"])
+        """A deleted workflow is still read, with its `deletedAt`, as Formance reads it."""
+        found = await self.orchestration.read_workflow(request.match_info["flowId"])
         return ok(serialize.data(serialize.workflow(found)))
 
     async def delete_workflow(self, request: web.Request) -> web.Response:
-        await self.orchestration.delete_workflow(request.match_info["flowId"])
+        await self.orchestration.delete_workflow(uuid_param(request, "flowId"))
         return no_content()
 
     async def run_workflow(self, request: web.Request) -> web.Response:

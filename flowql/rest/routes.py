@@ -59,8 +59,9 @@ PAGING: Final = (
     Param("cursor", {"type": "string"}, "Opaque cursor from `next` or `previous`; it carries the filters."),
     Param(
         "pageSize",
-        {"type": "integer", "format": "int64", "minimum": 1, "maximum": 1000},
-        "Results per page, 1 to 1000 (default 15).",
+        {"type": "integer", "format": "int64", "minimum": 0},
+        "Results per page: 15 by default (also for 0), larger sizes capped at 100 "
+        "(`--rest-max-page-size`), as Formance's.",
     ),
 )
 _WORKFLOW_ID = Param("workflowID", {"type": "string"}, "Only instances of this workflow.")

@@ -106,6 +106,13 @@ STAGE: Final[Schema] = {
 }
 
 
+RETRY: Final[Schema] = obj(
+    {"maxAttempts": {"type": "integer", "minimum": 1, "maximum": 1_000_000}},
+    additionalProperties=False,
+    description="flowql: this workflow's bound on activity attempts (default: the server's, "
+    "unbounded as in Formance).",
+)
+
 _SHORT: Final[Schema] = {"type": ["string", "null"], "maxLength": 256}
 _EXPRESSION: Final[Schema] = {
     "type": "string",
@@ -155,12 +162,16 @@ def components(v2: bool) -> dict[str, Schema]:
         "ServerInfo": obj({"version": STRING}),
         "Error": obj({"errorCode": {"type": "string", "enum": list(WIRE_CODES)}, "errorMessage": STRING}),
         "Stage": STAGE,
-        "WorkflowConfig": obj({"stages": {"type": "array", "items": {"type": "object"}}}, {"name": STRING}),
+        "WorkflowConfig": obj(
+            {"stages": {"type": "array", "items": {"type": "object"}}}, {"name": STRING, "retry": RETRY}
+        ),
         "CreateWorkflowRequest": obj(
-            {"stages": {"type": "array", "minItems": 1, "items": STAGE}}, {"name": NULLABLE_STRING}
+            {"stages": {"type": "array", "minItems": 1, "items": STAGE}},
+            {"name": NULLABLE_STRING, "retry": RETRY},
         ),
         "Workflow": obj(
-            {"id": STRING, "config": ref(f"{p}WorkflowConfig"), "createdAt": TIME, "updatedAt": TIME}
+            {"id": STRING, "config": ref(f"{p}WorkflowConfig"), "createdAt": TIME, "updatedAt": TIME},
+            {"deletedAt": {"type": ["string", "null"], "format": "date-time"}},
         ),
         "StageStatus": obj(
             {"stage": INTEGER, "instanceID": STRING, "startedAt": TIME},

@@ -56,12 +56,15 @@ def server_info(version: str) -> JSON:
 
 
 def workflow(model: Workflow) -> JSON:
-    config = _with({"stages": model.config.stages}, name=model.config.name)
+    """Formance's Workflow; `deletedAt` is always there (null until deleted), as Formance's is."""
+    retry = {"maxAttempts": model.config.retry.max_attempts} if model.config.retry else None
+    config = _with({"stages": model.config.stages}, name=model.config.name, retry=retry)
     return {
         "id": model.id,
         "config": config,
         "createdAt": timestamp(model.created_at),
         "updatedAt": timestamp(model.updated_at),
+        "deletedAt": timestamp(model.deleted_at),
     }
 
 
@@ -167,7 +170,12 @@ def _activity_output(model: Activity) -> JSON | None:
 
 
 def _create_transaction(model: Activity) -> JSON:
-    """Formance's `{ledger, data: PostTransaction}` from the posting made, or from the send spec."""
+    """Formance's `{ledger, data: PostTransaction}`: as recorded, else from the posting made,
+    else from the send spec (histories written before transfers were recorded)."""
+    recorded = model.input.get("data")
+    if isinstance(recorded, dict) and "ledger" in model.input:
+        postings = [_posting(p) for p in recorded.get("postings", [])]
+        return {"ledger": model.input["ledger"], "data": recorded | {"postings": postings}}
     posting = (model.output or {}).get("posting")
     if isinstance(posting, dict):
         return {

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from flowql.engine.runtime import Engine
+
 from . import serialize
-from .cursors import ListRequest, encode, list_request
+from .cursors import MAX_PAGE_SIZE, ListRequest, encode, list_request
 from .handlers import Fetch, Handlers, T, ToJson, ok
 
 
 class V2(Handlers):
+    def __init__(self, engine: Engine, *, max_page_size: int = MAX_PAGE_SIZE) -> None:
+        super().__init__(engine)
+        self.max_page_size = max_page_size
+
     def list_query(
         self, request: web.Request, *, texts: tuple[str, ...] = (), flags: tuple[str, ...] = ()
     ) -> ListRequest:
-        return list_request(request, texts=texts, flags=flags)
+        return list_request(request, texts=texts, flags=flags, max_page_size=self.max_page_size)
 
     async def render_list(self, query: ListRequest, fetch: Fetch[T], to_json: ToJson[T]) -> web.Response:
         page = await fetch(query.page)

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
-from flowql.engine.errors import FlowqlError, conflict, validation
+from flowql.engine.errors import FlowqlError, InsufficientFunds, conflict, validation
 from flowql.engine.faults import crash_point
 from flowql.engine.models import Account, Posting, Wallet
 
@@ -80,11 +80,7 @@ def _posting(doc: Doc) -> Posting:
 
 
 def _refusal(posting: Posting, available: int) -> FlowqlError:
-    return validation(
-        f"source: insufficient funds on account {posting.source!r} "
-        f"({available} {posting.asset} available, {posting.amount} needed)",
-        field="source",
-    )
+    return InsufficientFunds(posting.source, posting.asset, available, posting.amount)
 
 
 class MongoLedger:

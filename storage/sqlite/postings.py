@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from flowql.engine.errors import validation
+from flowql.engine.errors import InsufficientFunds, validation
 from flowql.engine.models import Account, Posting
 
 from ..names import ACCOUNTS, BALANCES, POSTINGS
@@ -21,11 +21,7 @@ def post(c: sqlite3.Connection, posting: Posting, allow_overdraft: bool) -> Post
         raise validation(f"amount: must not be negative, got {posting.amount}", field="amount")
     source = balance(c, posting.ledger, posting.source, posting.asset)
     if posting.source != WORLD and not allow_overdraft and source < posting.amount:
-        raise validation(
-            f"source: insufficient funds on account {posting.source!r} "
-            f"({source} {posting.asset} available, {posting.amount} needed)",
-            field="source",
-        )
+        raise InsufficientFunds(posting.source, posting.asset, source, posting.amount)
     _set_balance(c, posting.ledger, posting.source, posting.asset, source - posting.amount)
     destination = balance(c, posting.ledger, posting.destination, posting.asset)
     _set_balance(c, posting.ledger, posting.destination, posting.asset, destination + posting.amount)

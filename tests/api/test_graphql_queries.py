@@ -44,7 +44,7 @@ async def test_create_and_read_a_workflow(api: Api) -> None:
     assert definitions[0] == {"__typename": "DelayStage", "duration": "10ms", "until": None}
     assert definitions[2]["source"] == {"account": {"id": "world", "ledger": "default"}}
     assert definitions[2]["amount"] == {"amount": "${amount}", "asset": "USD/2"}
-    assert definitions[3]["account"] == {"id": "users:1", "ledger": "default", "metadata": {"kyc": "ok"}}
+    assert definitions[3]["account"] == {"id": "users:1", "ledger": "main", "metadata": {"kyc": "ok"}}
 
 
 async def test_workflow_pages_follow_cursors(api: Api) -> None:

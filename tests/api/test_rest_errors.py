@@ -68,7 +68,7 @@ def test_instance_bodies_and_parameters(rest_server: RestServer, prefix: str) ->
     assert_error(call(rest_server, "POST", events), 400, "VALIDATION")
     history = f"{prefix}/instances/{instance}/stages/first/history"
     assert_error(call(rest_server, "GET", history), 400, "VALIDATION")
-    paging = ("pageSize=", "pageSize=ten", "pageSize=0") if prefix.endswith("v2") else ()  # v1 has no paging
+    paging = ("pageSize=", "pageSize=ten", "pageSize=-1") if prefix.endswith("v2") else ()  # v1 has no paging
     for query in ("running=maybe", "running=", *paging):
         assert_error(call(rest_server, "GET", f"{prefix}/instances?{query}"), 400, "VALIDATION")
 
@@ -87,7 +87,7 @@ def test_unexpected_failures_are_internal_without_details(
     async def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("secret detail")
 
-    monkeypatch.setattr(rest_server.engine.orchestration, "get_workflow", boom)
+    monkeypatch.setattr(rest_server.engine.orchestration, "read_workflow", boom)
     for prefix in PREFIXES:
         message = assert_error(call(rest_server, "GET", f"{prefix}/workflows/x"), 500, "INTERNAL")
         assert "secret" not in message

@@ -65,7 +65,17 @@ def test_v2_default_page_size_is_15(rest_server: RestServer) -> None:
     assert (first.page_size, len(first.data), first.has_more) == (15, 15, True)
 
 
-@pytest.mark.parametrize("query", [{"page_size": 0}, {"page_size": 1001}, {"cursor": "not-a-cursor"}])
+def test_v2_page_sizes_as_formances_go_libs(rest_server: RestServer) -> None:
+    client = api(rest_server.sdk(), 2)
+    for i in range(101):
+        create(client, WAIT, name=f"w{i}")
+    zero = body(client.list_workflows(request={"page_size": 0})).cursor
+    assert (zero.page_size, len(zero.data)) == (15, 15)
+    capped = body(client.list_workflows(request={"page_size": 1001})).cursor
+    assert (capped.page_size, len(capped.data), capped.has_more) == (100, 100, True)
+
+
+@pytest.mark.parametrize("query", [{"page_size": -1}, {"cursor": "not-a-cursor"}])
 def test_v2_bad_paging_is_a_validation_error(rest_server: RestServer, query: dict[str, Any]) -> None:
     client = api(rest_server.sdk(), 2)
     with pytest.raises(V2Error) as raised:

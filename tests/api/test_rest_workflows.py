@@ -63,11 +63,23 @@ def test_workflow_lifecycle(rest_server: RestServer, version: int) -> None:
 
     response = client.delete_workflow(request={"flow_id": created.id})
     assert response.status_code == 204
+    deleted = client.get_workflow(request={"flow_id": created.id})  # still read, as in Formance
+    assert deleted.raw_response.json()["data"]["deletedAt"] is not None
+    assert listed(client, version, "list_workflows") == []
     with pytest.raises(error_type(version)) as raised:
-        client.get_workflow(request={"flow_id": created.id})
+        client.get_workflow(request={"flow_id": "4b7e0c4e-0000-4000-8000-000000000000"})
     assert raised.value.status_code == 404
     assert raised.value.data.error_code == "NOT_FOUND"
-    assert listed(client, version, "list_workflows") == []
+
+
+def test_deleting_a_non_uuid_workflow_is_400(rest_server: RestServer, version: int) -> None:
+    client = api(rest_server.sdk(), version)
+    with pytest.raises(error_type(version)) as raised:
+        client.delete_workflow(request={"flow_id": "unknown"})
+    assert (raised.value.status_code, raised.value.data.error_code) == (400, "VALIDATION")
+    with pytest.raises(error_type(version)) as missing:
+        client.delete_workflow(request={"flow_id": "4b7e0c4e-0000-4000-8000-000000000000"})
+    assert (missing.value.status_code, missing.value.data.error_code) == (404, "NOT_FOUND")
 
 
 def test_create_workflow_validation_names_the_field(rest_server: RestServer, version: int) -> None:
@@ -88,7 +100,7 @@ def test_unknown_ids_are_not_found(rest_server: RestServer, version: int) -> Non
     client = api(rest_server.sdk(), version)
     calls = [
         lambda: client.get_workflow(request={"flow_id": "nope"}),
-        lambda: client.delete_workflow(request={"flow_id": "nope"}),
+        lambda: client.delete_workflow(request={"flow_id": "4b7e0c4e-0000-4000-8000-000000000000"}),
         lambda: client.run_workflow(request={"workflow_id": "nope"}),
         lambda: client.get_instance(request={"instance_id": "nope"}),
         lambda: client.get_instance_history(request={"instance_id": "nope"}),

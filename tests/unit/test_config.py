@@ -107,3 +107,11 @@ def test_json_log_lines() -> None:
     assert first["msg"] == "hello world" and first["level"] == "WARNING" and first["instance"] == "i-1"
     assert first["ts"].endswith("+00:00")
     assert "RuntimeError: boom" in second["exc"]
+
+
+def test_max_attempts_is_unbounded_by_default_and_read_from_the_environment() -> None:
+    assert Config.from_env({}).max_attempts is None
+    assert Config.from_env({"FLOWQL_MAX_ATTEMPTS": "7"}).max_attempts == 7
+    assert Config.from_env({"FLOWQL_MAX_ATTEMPTS": ""}).max_attempts is None
+    with pytest.raises(ConfigError, match="max_attempts"):
+        Config.from_env({"FLOWQL_MAX_ATTEMPTS": "0"})

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from flowql.engine.errors import ErrorCode, FlowqlError
-from flowql.engine.stages import SendSpec, StageKind, interpolate, parse_stage, parse_stages
+from flowql.engine.stages import SendSpec, StageKind, UpdateSpec, interpolate, parse_stage, parse_stages
 
 
 def send(**overrides: Any) -> dict[str, Any]:
@@ -60,7 +60,7 @@ def test_error_names_the_path_of_the_bad_field() -> None:
         ({"delay": {"duration": "soon"}}, "stages[0].delay.duration"),
         ({"delay": {"until": "tomorrow"}}, "stages[0].delay.until"),
         ({"wait_event": {"event": "x", "extra": 1}}, "stages[0].wait_event.extra"),
-        (send(amount={"amount": -1, "asset": "USD"}), "stages[0].send.amount.amount"),
+        (send(amount={"amount": 100.5, "asset": "USD"}), "stages[0].send.amount.amount"),
         (send(amount={"amount": "1e3", "asset": "USD"}), "stages[0].send.amount.amount"),
         (send(amount={"amount": 1, "asset": "usd"}), "stages[0].send.amount"),
         (send(source={"account": {"id": "a"}, "wallet": {"id": "w"}}), "stages[0].send.source"),
@@ -91,16 +91,40 @@ def test_templates_are_accepted_at_create_time_and_checked_after_interpolation()
         parse_stage(interpolate(raw, {"amount": "abc", "asset": "EUR"}), path="stages[0]")
 
 
-def test_missing_variable_is_a_validation_error_naming_the_field() -> None:
-    raw = {"wait_event": {"event": "${name}"}}
+def test_a_missing_variable_reads_as_empty_then_the_default_applies() -> None:
+    raw = send(source={"account": {"id": "world", "ledger": "${l}"}})
+    _, spec = parse_stage(interpolate(raw, {}))
+    assert isinstance(spec, SendSpec) and spec.source.account is not None
+    assert spec.source.account.ledger == "default"  # Formance: "" takes the field's default
     with pytest.raises(FlowqlError) as caught:
-        interpolate(raw, {}, path="stages[1]")
+        parse_stage(interpolate({"wait_event": {"event": "${name}"}}, {}), path="stages[1]")
     assert caught.value.code is ErrorCode.VALIDATION
     assert caught.value.field == "stages[1].wait_event.event"
-    assert "'name'" in caught.value.message
+    assert "required field is missing" in caught.value.message
+    _, update = parse_stage({"update": {"account": {"id": "a", "metadata": {"k": ""}}}})
+    assert isinstance(update, UpdateSpec)
+    assert update.account.ledger == "main" and update.account.metadata == {"k": ""}
 
 
-@pytest.mark.parametrize("value", [0, "yes", 1, "true"])
+@pytest.mark.parametrize(
+    ("given", "parsed"), [(100, 100), (100.0, 100), (1e3, 1000), ("-1", -1), (-1, -1), ("+5", 5)]
+)
+def test_amounts_as_formance_reads_them(given: Any, parsed: int) -> None:
+    _, spec = parse_stage(send(amount={"amount": given, "asset": "USD"}))
+    assert isinstance(spec, SendSpec) and spec.amount.amount == parsed
+
+
+def test_noop_stage_and_account_level_options() -> None:
+    assert parse_stage({"noop": {}})[0] is StageKind.NOOP
+    assert error_of([{"noop": {"x": 1}}]).field == "stages[0].noop.x"
+    _, spec = parse_stage(
+        send(source={"account": {"id": "a", "throughAccount": "bridge", "allowOverdraft": "TRUE"}})
+    )
+    assert isinstance(spec, SendSpec) and spec.source.account is not None
+    assert spec.source.account.throughAccount == "bridge" and spec.source.account.allowOverdraft is True
+
+
+@pytest.mark.parametrize("value", [0, "yes", 1, "1"])
 def test_allow_overdraft_must_be_a_real_boolean(value: Any) -> None:
     assert error_of([send(allowOverdraft=value)]).field == "stages[0].send.allowOverdraft"
 
