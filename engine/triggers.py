@@ -15,19 +15,23 @@ without an id cannot be recognised when sent twice: each delivery dispatches ane
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from .cel import Expression, Kind, Outcome, compile_expression, evaluate, make_context
 from .cel_sandbox import Sandbox
-from .clock import utc_now
+from .clock import to_iso, utc_now
 from .errors import ErrorCode, FlowqlError, not_found, validation
 from .models import EventMessage, Trigger, TriggerOccurrence, new_id, new_sortable_id
 from .pagination import Page, PageRequest
 from .services import Orchestration
 from .store import Store
+
+log = logging.getLogger(__name__)
 
 NAMESPACE = uuid.UUID("5f0c6b1e-7a43-4f7e-9a51-2d8e3c1b9f40")
 """uuid5 namespace of instance ids started by triggers (never change it: dedup relies on it)."""
@@ -50,6 +54,36 @@ class TriggerTest:
     match: bool
     error: str | None
     variables: dict[str, VariableResult]
+    has_filter: bool = True
+    """False when the trigger has no filter (Formance answers `filter: null`)."""
+
+
+OBJECT_EVENTS = frozenset({"SAVED_PAYMENT", "SAVED_ACCOUNT"})
+"""Events that start a trigger's workflow once per object id (Formance's listener.go: the
+workflow id `prefix-triggerID-objectID` with REJECT_DUPLICATE)."""
+
+
+def dedup_key(event: EventMessage) -> str | None:
+    """What makes two deliveries the same for a trigger: the payment's or account's id for
+    SAVED_PAYMENT / SAVED_ACCOUNT, else the event's own id."""
+    if event.type in OBJECT_EVENTS:
+        object_id = event.payload.get("id")
+        if isinstance(object_id, str | int) and not isinstance(object_id, bool) and str(object_id):
+            return f"{event.type}:{object_id}"
+    return event.id
+
+
+def message_of(event: EventMessage) -> dict[str, Any]:
+    """The whole event message, as Formance stores it in an occurrence."""
+    message: dict[str, Any] = {"type": event.type, "payload": event.payload}
+    optional = {
+        "date": to_iso(event.date) if event.date else None,
+        "app": event.app,
+        "version": event.version,
+        "idempotencyKey": event.id,
+    }
+    message.update({k: v for k, v in optional.items() if v is not None})
+    return message
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +129,13 @@ class TriggerService:
         self._sandbox = sandbox or Sandbox()
         self._ttl = cache_ttl
         self._compiled: dict[str, _Compiled] = {}
+        self._filter_error_listeners: list[Callable[[], None]] = []
         self._by_type: dict[str, tuple[float, list[_Compiled]]] = {}
         self._generation = 0
+
+    def add_filter_error_listener(self, listener: Callable[[], None]) -> None:
+        """Told of each event a filter could not judge (an error or a non-boolean result)."""
+        self._filter_error_listeners.append(listener)
 
     # --- CRUD ---------------------------------------------------------------------------
     async def create_trigger(
@@ -174,11 +213,13 @@ class TriggerService:
             outcome = await evaluation.run("filter", compiled.filter)
             match, error = outcome.value is True, outcome.error
         variables: dict[str, VariableResult] = {}
-        for key, expression in compiled.vars.items():
+        for key, expression in compiled.vars.items() if match else ():  # Formance: only on a match
             outcome = await evaluation.run("var", expression)
             value = outcome.value if isinstance(outcome.value, str) else None
             variables[key] = VariableResult(value=value, error=outcome.error)
-        return TriggerTest(match=match, error=error, variables=variables)
+        return TriggerTest(
+            match=match, error=error, variables=variables, has_filter=compiled.filter is not None
+        )
 
     async def publish(self, event: EventMessage) -> list[TriggerOccurrence]:
         """Dispatch one event; returns the occurrences stored now (none for a redelivery)."""
@@ -209,8 +250,14 @@ class TriggerService:
             return await self._record(compiled, event, error=compiled.error)
         if compiled.filter is not None:
             outcome = await evaluation.run("filter", compiled.filter)
-            if outcome.error is not None:
-                return await self._record(compiled, event, error=f"filter: {outcome.error}")
+            if outcome.error is not None:  # Formance logs it and skips the trigger
+                log.warning(
+                    "trigger filter failed; event skipped",
+                    extra={"trigger": compiled.trigger.id, "event": event.type, "error": outcome.error},
+                )
+                for listener in self._filter_error_listeners:
+                    listener()
+                return None
             if outcome.value is not True:
                 return None
         variables: dict[str, str] = {}
@@ -220,11 +267,12 @@ class TriggerService:
                 return await self._record(compiled, event, error=f"vars.{key}: {outcome.error}")
             variables[key] = outcome.value
         trigger = compiled.trigger
-        instance_id = instance_id_for(trigger.id, event.id) if event.id else new_id()
+        same = dedup_key(event)
+        instance_id = instance_id_for(trigger.id, same) if same else new_id()
         try:
             await self._orchestration.run_workflow(trigger.workflow_id, variables, instance_id=instance_id)
         except FlowqlError as exc:
-            if not (exc.code is ErrorCode.CONFLICT and event.id):
+            if not (exc.code is ErrorCode.CONFLICT and same):
                 return await self._record(compiled, event, error=f"{exc.code.value}: {exc.message}")
             # started by an earlier delivery of this event; record the occurrence if it was not
         return await self._record(compiled, event, instance_id=instance_id)
@@ -241,8 +289,8 @@ class TriggerService:
             id=new_sortable_id(),
             trigger_id=compiled.trigger.id,
             date=utc_now(),
-            event=event.payload,
-            event_id=event.id,
+            event=message_of(event),
+            event_id=dedup_key(event),
             workflow_instance_id=instance_id,
             error=error,
         )

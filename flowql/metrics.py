@@ -75,10 +75,18 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.filter_errors = Counter(
+            "flowql_trigger_filter_errors_total",
+            "Events a trigger's filter could not judge (an evaluation error or a non-boolean "
+            "result): skipped as Formance skips them, each with a warning in the log.",
+            registry=self.registry,
+        )
+
     def attach(self, engine: Engine) -> None:
         """Count the engine's transitions and read its bus for the subscription gauge."""
         engine.bus.add_listener(self._on_transition)
         engine.add_retry_listener(lambda kind: self.retries.labels(kind).inc())
+        engine.triggers.add_filter_error_listener(self.filter_errors.inc)
         self.subscriptions.set_function(lambda: engine.bus.subscription_count)
 
     def _on_transition(self, transition: Transition) -> None:

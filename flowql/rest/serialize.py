@@ -253,7 +253,7 @@ def occurrence(model: TriggerOccurrence, started: Instance | None = None) -> JSO
 def trigger_test(result: TriggerTest) -> JSON:
     """`{filter: {match, error}, variables: {name: {value, error}}}`."""
     return {
-        "filter": _with({"match": result.match}, error=result.error),
+        "filter": _with({"match": result.match}, error=result.error) if result.has_filter else None,
         "variables": {
             name: _with({}, value=variable.value, error=variable.error)
             for name, variable in result.variables.items()

@@ -111,4 +111,3 @@ class MongoInstanceStore:
     async def list_inbox(self, instance_id: str) -> list[InboxEvent]:
         cursor = self._inbox.find({"instance_id": instance_id}).sort([("received_at", 1), ("_id", 1)])
         return [from_doc(InboxEvent, doc) for doc in await cursor.to_list(None)]
-

@@ -50,4 +50,3 @@ async def page(
     cursor = collection.find(query, projection).sort([(time_field, order), ("_id", order)])
     docs = await cursor.limit(request.page_size + 1).to_list(None)
     return make_page([from_doc(model, doc) for doc in docs], request, key)
-

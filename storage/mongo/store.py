@@ -74,4 +74,3 @@ class MongoStore(MongoWorkflowStore, MongoInstanceStore, MongoTriggerStore, Mong
     async def recover_postings(self) -> int:
         """Re-apply every pending posting (safe to run twice: see `postings`)."""
         return await self._ledger.recover_postings()
-

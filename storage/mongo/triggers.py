@@ -63,4 +63,3 @@ class MongoTriggerStore:
         return await pages.page(
             self._occurrences, TriggerOccurrence, page, pages.dated, query, time_field="date"
         )
-

@@ -44,4 +44,3 @@ class MongoWorkflowStore:
             {"_id": workflow_id, **pages.LIVE}, {"$set": {"deleted_at": encode(at), "updated_at": encode(at)}}
         )
         return result.modified_count == 1
-

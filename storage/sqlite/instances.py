@@ -147,4 +147,3 @@ class SqliteInstanceStore:
             return [InboxEvent.model_validate_json(doc) for (doc,) in rows]
 
         return await self._db.run(work)
-

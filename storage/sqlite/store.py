@@ -30,4 +30,3 @@ class SqliteStore(SqliteWorkflowStore, SqliteInstanceStore, SqliteTriggerStore, 
 
     async def close(self) -> None:
         await self._db.close()
-

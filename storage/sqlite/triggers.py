@@ -107,4 +107,3 @@ class SqliteTriggerStore:
                 time_column="date",
             )
         )
-

@@ -57,4 +57,3 @@ class SqliteWorkflowStore:
             return True
 
         return await self._db.write(work)
-

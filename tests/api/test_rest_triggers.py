@@ -95,8 +95,9 @@ def test_occurrences(rest_server: RestServer, version: int) -> None:
     failed, started = listed(client, version, "list_triggers_occurrences", trigger_id=created.id)
     assert failed.trigger_id == started.trigger_id == created.id
     assert failed.error and "user" in failed.error and failed.workflow_instance_id is None
-    assert failed.event == {"amount": 700}
-    assert started.error is None and started.event == {"amount": 500, "user": "9"}
+    assert failed.event["payload"] == {"amount": 700}  # the whole message, as Formance stores it
+    assert started.error is None and started.event["payload"] == {"amount": 500, "user": "9"}
+    assert started.event["type"] == failed.event["type"]
     assert started.workflow_instance_id is not None
     assert started.workflow_instance is not None
     assert started.workflow_instance.id == started.workflow_instance_id
@@ -114,7 +115,7 @@ def test_v2_occurrences_page_by_cursor(rest_server: RestServer) -> None:
         client.list_triggers_occurrences(request={"trigger_id": created.id, "cursor": first.next})
     ).cursor
     assert (len(second.data), second.has_more) == (1, False)
-    assert [o.event["amount"] for o in first.data + second.data] == [2, 1, 0]
+    assert [o.event["payload"]["amount"] for o in first.data + second.data] == [2, 1, 0]
 
     names = [trigger(client, created.workflow_id, name=f"t{i}").id for i in range(3)]
     page = body(client.list_triggers(request={"name": "t", "page_size": 2})).cursor
@@ -141,6 +142,11 @@ def test_v2_test_trigger(rest_server: RestServer) -> None:
 
     result = test({"amount": 1})
     assert result.filter_.match is False
+    assert not result.variables  # vars only when the filter matches, as Formance
+
+    plain = trigger(client, created.workflow_id, vars={"user": "event.user"})
+    raw = client.test_trigger(request={"trigger_id": plain.id, "request_body": {"user": "1"}})
+    assert raw.raw_response.json()["data"]["filter"] is None  # no filter: null, as Formance
     assert listed(client, 2, "list_instances", workflow_id=created.workflow_id) == []  # started nothing
     with pytest.raises(V2Error) as raised:
         client.test_trigger(request={"trigger_id": "nope", "request_body": {}})

@@ -135,7 +135,9 @@ async def test_publish_runs_the_instance_and_stores_the_occurrence(setup: Setup)
         instance = await setup.engine.orchestration.get_instance(occurrence.workflow_instance_id or "")
         assert instance.status is InstanceStatus.SUCCEEDED
         assert instance.variables == {"user": "1", "amount": "250"}
-        account = await setup.engine.ledger.get_account("default", "users:1")
+        account = await setup.engine.ledger.get_account(
+            "main", "users:1"
+        )  # update: Formance's default ledger
         assert account.metadata == {"last": "250"}
         assert setup.metrics.nats_messages.labels("dispatched")._value.get() == 2
     finally:
@@ -218,7 +220,7 @@ async def test_restarts_mid_burst_lose_nothing_and_dispatch_nothing_twice(setup:
     occurrences = await setup.occurrences()
     per_event = Counter(o.event_id for o in occurrences)
     assert len(per_event) == total and set(per_event.values()) == {1}
-    users = sorted(int(o.event["user"]) for o in occurrences)
+    users = sorted(int(o.event["payload"]["user"]) for o in occurrences)
     assert users == list(range(total))
     assert all(o.error is None for o in occurrences)
     for occurrence in occurrences:
