@@ -10,7 +10,8 @@ instance, starts it again on the same port and store, and expects the page to ca
 A third runs the server with auth on: UNAUTHENTICATED without a token, everything (queries
 and the live subscription) with the token typed into the page. The tour (console_tour.mjs)
 walks every route with data made through the API, deep links reloaded, and screenshots each
-page at 1440x900 and at a phone width (no horizontal scrolling allowed there).
+page at 1440x900 and at a phone width (no horizontal scrolling allowed there); its server
+gives up on an activity after 3 attempts, so a run from an empty account shows real retries.
 In every script a request to anywhere but the server is blocked and fails the run.
 """
 
@@ -79,7 +80,8 @@ def test_console_tour_of_every_route(tmp_path: Path) -> None:
     shots = [ARTIFACTS / f"{name}{suffix}.png" for name in TOUR for suffix in ("", "-phone")]
     for shot in shots:  # a screenshot left by an earlier run proves nothing
         shot.unlink(missing_ok=True)
-    with flowql_server(tmp_path) as server:
+    # Insufficient funds are retried (as Formance does): 3 attempts, then the run fails.
+    with flowql_server(tmp_path, "--max-attempts", "3") as server:
         run_browser_script("console_tour", server.url, tmp_path, timeout=200)
     for shot in shots:
         assert shot.stat().st_size > 0, shot.name
