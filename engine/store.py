@@ -5,6 +5,7 @@ implements every protocol for SQLite and MongoDB.
 - `InstanceStore`: instances with their transitions, inbox and wake-up index.
 - `TriggerStore`: triggers and their occurrences.
 - `LedgerStore`: the embedded ledger (postings, accounts, wallets).
+- `OutboxStore`: which instances have transitions not yet published as events.
 - `Store`: all of them plus `open`/`close`, for wiring.
 
 A component takes the narrowest protocol it uses (the embedded ledger takes `LedgerStore`).
@@ -20,6 +21,7 @@ docstring says otherwise.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -141,7 +143,31 @@ class LedgerStore(Protocol):
     async def get_wallet_by_name(self, ledger: str | None, name: str) -> Wallet | None: ...
 
 
-class Store(WorkflowStore, InstanceStore, TriggerStore, LedgerStore, Protocol):
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """An instance whose transitions up to `upto` are to be published; those up to
+    `published` were. `insert_instance` / `save_instance` write it with the transitions (in
+    the same transaction, or on MongoDB before the compare-and-set: an entry is trusted only
+    as far as the instance's stored transitions cover it)."""
+
+    instance_id: str
+    upto: int
+    published: int
+
+
+class OutboxStore(Protocol):
+    def enable_outbox(self) -> None:
+        """Write entries from now on; off by default, since nothing else drains them."""
+
+    async def pending_outbox(self, limit: int) -> list[OutboxEntry]:
+        """Entries with something to publish, oldest first."""
+
+    async def mark_published(self, entry: OutboxEntry, published: int) -> None:
+        """Published up to `published`: the entry goes when that reaches its `upto` and no
+        write raised `upto` meanwhile; otherwise only `published` is recorded."""
+
+
+class Store(WorkflowStore, InstanceStore, TriggerStore, LedgerStore, OutboxStore, Protocol):
     """Every concern of one backend, with its lifecycle: what the server wires together."""
 
     async def open(self) -> None:
@@ -150,4 +176,12 @@ class Store(WorkflowStore, InstanceStore, TriggerStore, LedgerStore, Protocol):
     async def close(self) -> None: ...
 
 
-__all__ = ["InstanceStore", "LedgerStore", "Store", "TriggerStore", "WorkflowStore"]
+__all__ = [
+    "InstanceStore",
+    "LedgerStore",
+    "OutboxEntry",
+    "OutboxStore",
+    "Store",
+    "TriggerStore",
+    "WorkflowStore",
+]

@@ -105,9 +105,13 @@ def create_app(
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     state = app[STATE]
     await state.store.open()
+    events_out: Any = None
     try:
+        if state.config.nats_url:
+            state.store.enable_outbox()  # before the engine resumes anything
         resumed = await state.engine.start()
         if state.config.nats_url:
+            events_out = await _start_events_out(state)
             state.nats = await _start_nats(state)
         state.ready = True
         log.info("flowql ready", extra={"store": store_kind(state.config.store), "resumed": resumed})
@@ -117,8 +121,19 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         if state.nats is not None:
             await state.nats.stop()
         await state.engine.stop()
+        if events_out is not None:
+            await events_out.stop()
         await state.store.close()
         log.info("flowql stopped")
+
+
+async def _start_events_out(state: AppState) -> Any:
+    from flowql.nats_events import NatsEventsOut
+
+    assert state.config.nats_url is not None
+    events = NatsEventsOut(state.config.nats_url, state.config.events_subject, state.engine)
+    await events.start()
+    return events
 
 
 async def _start_nats(state: AppState) -> Any:

@@ -30,6 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--nats-url", "--nats", dest="nats_url", help="NATS JetStream URL (FLOWQL_NATS_URL)")
     serve.add_argument("--nats-subject", help="subject of incoming events (FLOWQL_NATS_SUBJECT)")
+    serve.add_argument(
+        "--events-subject",
+        help="subject of the orchestration events published (FLOWQL_EVENTS_SUBJECT, default orchestration)",
+    )
     serve.add_argument("--log-level", help="DEBUG, INFO, WARNING, ERROR (FLOWQL_LOG_LEVEL)")
     serve.add_argument(
         "--auth-token",
@@ -63,6 +67,7 @@ def config_from(args: argparse.Namespace) -> Config:
         "store": args.store,
         "nats_url": args.nats_url,
         "nats_subject": args.nats_subject,
+        "events_subject": args.events_subject,
         "log_level": args.log_level,
         "max_page_size": args.max_page_size,
         "run_timeout": args.run_timeout,

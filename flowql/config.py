@@ -57,6 +57,8 @@ class Config:
     store: str = "sqlite:///./flowql.db"
     nats_url: str | None = None
     nats_subject: str = "orchestration.events"
+    events_subject: str = "orchestration"
+    """Subject of Formance's orchestration events out (STARTED_WORKFLOW...), with `nats_url`."""
     log_level: str = "INFO"
     auth_tokens: tuple[AuthToken, ...] = field(default=(), repr=False)
     max_page_size: int = 1000

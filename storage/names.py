@@ -10,4 +10,5 @@ POSTINGS = "postings"
 BALANCES = "balances"
 ACCOUNTS = "accounts"
 WALLETS = "wallets"
+OUTBOX = "outbox"
 SCHEMA_VERSION = 1

@@ -13,7 +13,7 @@ from flowql.engine.errors import VersionConflict, conflict
 from flowql.engine.models import InboxEvent, Instance, InstanceStatus, Transition
 from flowql.engine.pagination import Page, PageRequest
 
-from . import pages
+from . import outbox, pages
 from .codec import Doc, decode, encode, from_doc, to_doc, utc
 
 if TYPE_CHECKING:
@@ -31,12 +31,16 @@ def _instance_fields(instance: Instance) -> Doc:
 class MongoInstanceStore:
     _instances: AsyncCollection[Doc]
     _inbox: AsyncCollection[Doc]
+    _outbox: AsyncCollection[Doc]
+    _outbox_on: bool = False
 
     # --- instances ----------------------------------------------------------------------
     async def insert_instance(self, instance: Instance, transitions: Sequence[Transition]) -> None:
         doc = to_doc(
             instance, running=not instance.terminated, transitions=[t.model_dump() for t in transitions]
         )
+        if self._outbox_on:
+            await outbox.mark(self._outbox, transitions)
         try:
             await self._instances.insert_one(doc)
         except DuplicateKeyError:
@@ -46,6 +50,8 @@ class MongoInstanceStore:
         self, instance: Instance, *, expected_version: int, transitions: Sequence[Transition]
     ) -> Instance:
         saved = instance.model_copy(update={"version": expected_version + 1})
+        if self._outbox_on:
+            await outbox.mark(self._outbox, transitions)
         result = await self._instances.update_one(
             {"_id": saved.id, "version": expected_version},
             {

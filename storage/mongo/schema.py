@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..names import INBOX, INSTANCES, OCCURRENCES, POSTINGS, TRIGGERS, WALLETS, WORKFLOWS
+from ..names import INBOX, INSTANCES, OCCURRENCES, OUTBOX, POSTINGS, TRIGGERS, WALLETS, WORKFLOWS
 
 if TYPE_CHECKING:
     from pymongo.asynchronous.database import AsyncDatabase
@@ -42,6 +42,7 @@ INDEXES: dict[str, list[IndexSpec]] = {
             {"unique": True, "partialFilterExpression": {"event_id": {"$type": "string"}}},
         ),
     ],
+    OUTBOX: [("oldest", [("since", ASC)], {})],
     POSTINGS: [("by_state", [("state", ASC), ("ledger", ASC), ("order", ASC)], {})],
     WALLETS: [
         ("unique_name", [("ledger", ASC), ("name", ASC)], {"unique": True}),

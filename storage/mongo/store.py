@@ -20,10 +20,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..names import ACCOUNTS, INBOX, INSTANCES, OCCURRENCES, POSTINGS, TRIGGERS, WALLETS, WORKFLOWS
+from ..names import ACCOUNTS, INBOX, INSTANCES, OCCURRENCES, OUTBOX, POSTINGS, TRIGGERS, WALLETS, WORKFLOWS
 from .codec import Doc
 from .instances import MongoInstanceStore
 from .ledger import MongoLedgerStore
+from .outbox import MongoOutboxStore
 from .postings import MongoLedger
 from .schema import create_indexes
 from .triggers import MongoTriggerStore
@@ -36,7 +37,9 @@ if TYPE_CHECKING:
 DEFAULT_DATABASE = "flowql"
 
 
-class MongoStore(MongoWorkflowStore, MongoInstanceStore, MongoTriggerStore, MongoLedgerStore):
+class MongoStore(
+    MongoWorkflowStore, MongoInstanceStore, MongoTriggerStore, MongoLedgerStore, MongoOutboxStore
+):
     """The Store protocol on one MongoDB database (an `AsyncDatabase`, or the test adapter's)."""
 
     def __init__(self, *, database: AsyncDatabase[Doc], client: AsyncMongoClient[Doc] | None = None) -> None:
@@ -47,6 +50,7 @@ class MongoStore(MongoWorkflowStore, MongoInstanceStore, MongoTriggerStore, Mong
         self._inbox = database[INBOX]
         self._triggers = database[TRIGGERS]
         self._occurrences = database[OCCURRENCES]
+        self._outbox = database[OUTBOX]
         self._ledger = MongoLedger(database[POSTINGS], database[ACCOUNTS], database[WALLETS])
 
     @property

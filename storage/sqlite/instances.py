@@ -13,6 +13,7 @@ from flowql.engine.models import InboxEvent, Instance, InstanceStatus, Transitio
 from flowql.engine.pagination import Page, PageRequest
 
 from ..names import INBOX, INSTANCES, TRANSITIONS
+from . import outbox
 from . import rows as records
 from .connection import SqliteConnection
 from .schema import WAKE_INDEX
@@ -20,6 +21,7 @@ from .schema import WAKE_INDEX
 
 class SqliteInstanceStore:
     _db: SqliteConnection
+    _outbox: bool = False
 
     # --- instances ----------------------------------------------------------------------
     async def insert_instance(self, instance: Instance, transitions: Sequence[Transition]) -> None:
@@ -42,6 +44,8 @@ class SqliteInstanceStore:
             except sqlite3.IntegrityError:
                 raise conflict(f"instance {instance.id!r} already exists") from None
             records.insert_transitions(c, transitions)
+            if self._outbox:
+                outbox.mark(c, transitions)
 
         await self._db.write(work)
 
@@ -55,6 +59,8 @@ class SqliteInstanceStore:
             if not records.update_instance(c, saved, doc, expected_version):
                 raise VersionConflict("instance", saved.id)
             records.insert_transitions(c, transitions)
+            if self._outbox:
+                outbox.mark(c, transitions)
             return saved
 
         return await self._db.write(work)

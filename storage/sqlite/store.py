@@ -12,11 +12,14 @@ from . import rows as records
 from .connection import SqliteConnection
 from .instances import SqliteInstanceStore
 from .ledger import SqliteLedgerStore
+from .outbox import SqliteOutboxStore
 from .triggers import SqliteTriggerStore
 from .workflows import SqliteWorkflowStore
 
 
-class SqliteStore(SqliteWorkflowStore, SqliteInstanceStore, SqliteTriggerStore, SqliteLedgerStore):
+class SqliteStore(
+    SqliteWorkflowStore, SqliteInstanceStore, SqliteTriggerStore, SqliteLedgerStore, SqliteOutboxStore
+):
     def __init__(self, path: str) -> None:
         self.path = path
         self._db = SqliteConnection(path)
