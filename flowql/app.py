@@ -24,9 +24,11 @@ from flowql.resolvers import create_schema
 from flowql.rest import setup_rest
 from flowql.schema import ApiLimits
 
-from .auth import Authenticator, ScopeCheck
-from .config import Config
+from .auth import Authenticator, refusal
+from .config import READ, Config
+from .guards import setup_guards
 from .metrics import Metrics
+from .scope_check import ScopeCheck
 from .status_page import setup_status_page
 from .stores import create_store, store_kind
 from .view import WEBSOCKET, FlowqlView, ViewSettings
@@ -41,6 +43,7 @@ class AppState:
     engine: Engine
     view: FlowqlView
     metrics: Metrics
+    authenticator: Authenticator
     ready: bool = False
     stopping: bool = False
     nats: Any = None
@@ -70,6 +73,8 @@ def create_app(
         max_depth=config.max_depth,
         max_tokens=config.max_tokens,
         max_aliases=config.max_aliases,
+        max_selections=config.max_selections,
+        max_cost=config.max_cost,
         run_wait_timeout=config.run_timeout,
     )
     authenticator = Authenticator(config.auth_tokens)
@@ -79,10 +84,15 @@ def create_app(
         authenticator=authenticator,
         metrics=metrics,
         settings=ViewSettings(
-            limits=limits, store_name=store_kind(config.store), heartbeat=config.ws_heartbeat
+            limits=limits,
+            store_name=store_kind(config.store),
+            heartbeat=config.ws_heartbeat,
+            max_response_bytes=config.max_response_bytes,
         ),
     )
-    state = AppState(config=config, store=store, engine=engine, view=view, metrics=metrics)
+    state = AppState(
+        config=config, store=store, engine=engine, view=view, metrics=metrics, authenticator=authenticator
+    )
 
     app = web.Application(middlewares=[_latency_middleware(metrics)])
     app[STATE] = state
@@ -97,6 +107,7 @@ def create_app(
         max_page_size=config.rest_max_page_size,
     )
     setup_status_page(app)
+    setup_guards(app, bind_host=config.host, allowed_hosts=config.allowed_hosts)
     app.cleanup_ctx.append(_lifecycle)
     app.on_shutdown.append(_on_shutdown)
     return app
@@ -169,6 +180,12 @@ async def _readyz(request: web.Request) -> web.Response:
 
 async def _metrics(request: web.Request) -> web.Response:
     state = request.app[STATE]
+    if not state.config.metrics_public:
+        refused = refusal(state.authenticator.grant(request.headers.get("Authorization")), READ)
+        if refused is not None:
+            status = 401 if refused.code.value == "UNAUTHENTICATED" else 403
+            headers = {"WWW-Authenticate": 'Bearer realm="flowql"'} if status == 401 else {}
+            return web.Response(status=status, text=refused.message + "\n", headers=headers)
     body, content_type = await state.metrics.render(state.engine)
     response = web.Response(body=body)
     response.headers["Content-Type"] = content_type

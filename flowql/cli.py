@@ -56,6 +56,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="bound on an activity's attempts (FLOWQL_MAX_ATTEMPTS; default: none, retried with "
         "backoff 1s x2 up to 100s as Formance does)",
     )
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        dest="allowed_hosts",
+        metavar="NAME",
+        help="a Host name served besides loopback ones; repeatable (FLOWQL_ALLOWED_HOSTS, space-separated)",
+    )
+    serve.add_argument(
+        "--max-cost", type=int, help="static cost ceiling of a GraphQL operation (FLOWQL_MAX_COST)"
+    )
+    serve.add_argument(
+        "--max-selections", type=int, help="selections per GraphQL document (FLOWQL_MAX_SELECTIONS)"
+    )
+    serve.add_argument(
+        "--max-response-bytes", type=int, help="largest GraphQL response body (FLOWQL_MAX_RESPONSE_BYTES)"
+    )
+    serve.add_argument(
+        "--header-timeout", type=float, help="seconds to send a complete request (FLOWQL_HEADER_TIMEOUT)"
+    )
+    serve.add_argument(
+        "--metrics-public",
+        action="store_const",
+        const=True,
+        help="serve /metrics without a token when auth is on (FLOWQL_METRICS_PUBLIC)",
+    )
     commands.add_parser("sdl", help="print the GraphQL schema (SDL)")
     return parser
 
@@ -73,6 +98,12 @@ def config_from(args: argparse.Namespace) -> Config:
         "run_timeout": args.run_timeout,
         "max_attempts": args.max_attempts,
         "rest_max_page_size": args.rest_max_page_size,
+        "allowed_hosts": tuple(args.allowed_hosts) if args.allowed_hosts else None,
+        "max_cost": args.max_cost,
+        "max_selections": args.max_selections,
+        "max_response_bytes": args.max_response_bytes,
+        "header_timeout": args.header_timeout,
+        "metrics_public": args.metrics_public,
         "auth_tokens": parse_tokens(" ".join(args.auth_tokens), key="--auth-token")
         if args.auth_tokens
         else None,
@@ -94,6 +125,7 @@ def serve(config: Config) -> None:
         host=config.host,
         port=config.port,
         shutdown_timeout=config.shutdown_timeout,
+        keepalive_timeout=config.header_timeout,
         print=None,
         access_log=logging.getLogger("aiohttp.access"),
     )

@@ -65,6 +65,18 @@ class Config:
     max_depth: int = 12
     max_tokens: int = 4000
     max_aliases: int = 30
+    max_selections: int = 1000
+    """Fields, fragment spreads and inline fragments per GraphQL document."""
+    max_cost: int = 50_000
+    """Static cost ceiling of a GraphQL operation (page sizes multiply nested lists)."""
+    max_response_bytes: int = 16 * 2**20
+    allowed_hosts: tuple[str, ...] = ()
+    """Host names served besides loopback ones (DNS rebinding guard)."""
+    header_timeout: float = 10.0
+    """Seconds a connection may take to send a complete request (slowloris), also the
+    idle keep-alive time."""
+    metrics_public: bool = False
+    """With auth on, /metrics needs orchestration:read unless this is set."""
     run_timeout: float = 30.0
     ws_heartbeat: float = 15.0
     """Seconds between WebSocket pings (a dead peer is dropped after a missed pong)."""
@@ -81,7 +93,9 @@ class Config:
             raise ConfigError(f"log_level: one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}")
         if not 1 <= self.max_page_size <= 1000:
             raise ConfigError(f"max_page_size: must be between 1 and 1000, got {self.max_page_size}")
-        for name in ("max_depth", "max_tokens", "max_aliases"):
+        positive = ("max_depth", "max_tokens", "max_aliases", "max_selections", "max_cost")
+        positive += ("max_response_bytes",)
+        for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}: must be positive")
         if not 1 <= self.rest_max_page_size <= 1000:
@@ -90,7 +104,7 @@ class Config:
             )
         if self.max_attempts is not None and self.max_attempts < 1:
             raise ConfigError(f"max_attempts: must be at least 1, got {self.max_attempts}")
-        for name in ("run_timeout", "ws_heartbeat", "shutdown_timeout"):
+        for name in ("run_timeout", "ws_heartbeat", "shutdown_timeout", "header_timeout"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name}: must be positive")
 
@@ -130,6 +144,13 @@ def _convert(name: str, key: str, raw: str, annotation: object) -> Any:
         if not raw:
             return None
         kind = kind.removesuffix(" | None")
+    if kind == "tuple[str, ...]":
+        return tuple(part for part in raw.replace(",", " ").split() if part)
+    if kind == "bool":
+        text = raw.strip().lower()
+        if text not in {"1", "true", "yes", "0", "false", "no", ""}:
+            raise ConfigError(f"{key}: expected true or false, got {raw!r}")
+        return text in {"1", "true", "yes"}
     try:
         if kind == "int":
             return int(raw)

@@ -19,9 +19,13 @@ from typing import cast
 
 import strawberry
 from aiohttp import web
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLError
 from strawberry.aiohttp.views import GraphQLView
+from strawberry.http import GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.types import ExecutionResult
+from strawberry.types.execution import SubscriptionExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from flowql.engine.errors import ErrorCode
@@ -29,8 +33,10 @@ from flowql.engine.runtime import Engine
 from flowql.resolvers import build_loaders
 from flowql.schema import ApiLimits, Context
 
-from .auth import Authenticator, apply
+from .auth import Authenticator, refusal
+from .config import READ
 from .metrics import Metrics
+from .scope_check import apply, grant_of
 from .ws_messages import CheckedWebSocketAdapter
 
 WEBSOCKET = web.RequestKey("flowql.websocket", bool)
@@ -48,6 +54,7 @@ class ViewSettings:
     keep_alive_interval: float = 10.0
     max_subscriptions_per_connection: int = 100
     allowed_origins: Sequence[str] = ()
+    max_response_bytes: int = 16 * 2**20
 
 
 class FlowqlView(GraphQLView[Context, None]):
@@ -100,6 +107,38 @@ class FlowqlView(GraphQLView[Context, None]):
         if problem:
             raise json.JSONDecodeError(problem, "", 0)
         return value
+
+    def encode_json(self, data: object) -> str:
+        """JSON of a result; one larger than `max_response_bytes` is replaced by an error
+        (the static cost bounds what runs, this bounds what is sent)."""
+        text = json.dumps(data, separators=(",", ":"))
+        limit = self.settings.max_response_bytes
+        if len(text) <= limit:
+            return text
+        message = f"the response would be {len(text)} bytes (at most {limit}): ask for less"
+        error = {"message": message, "extensions": {"code": ErrorCode.VALIDATION.value}}
+        if isinstance(data, dict) and isinstance(data.get("payload"), dict):  # a WebSocket message
+            return json.dumps({**data, "payload": {"data": None, "errors": [error]}})
+        return json.dumps({"data": None, "errors": [error]})
+
+    async def execute_operation(
+        self,
+        request: web.Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+        root_value: None,
+        sub_response: web.Response,
+    ) -> ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult:
+        # With auth on, a caller without a valid token costs no parsing or validation (and
+        # learns nothing about the schema from "Did you mean" hints).
+        refused = refusal(grant_of(context), READ)
+        if refused is not None and refused.code is ErrorCode.UNAUTHENTICATED:
+            error = GraphQLError(refused.message, extensions={"code": refused.code.value})
+            return ExecutionResult(data=None, errors=[error])
+        return await super().execute_operation(
+            request, request_adapter, request_data, context, root_value, sub_response
+        )
 
     def parse_json(self, data: str | bytes) -> object:
         try:

@@ -10,6 +10,7 @@ from strawberry.extensions import AddValidationRules, MaxTokensLimiter, Validati
 
 from flowql.schema import ApiLimits, ExtensionFactory, build_schema
 
+from .budget import Limits, budget_extension
 from .caches import CACHE_SIZE, SafeParserCache
 from .errors import INTERNAL_MESSAGE, ErrorMapping, FlowqlSchema, client_error
 from .limits import document_limits_rule
@@ -28,6 +29,8 @@ def create_schema(
     limits = limits or ApiLimits()
     # Depth and aliases in linear time (Strawberry's limiters re-walk every fragment spread).
     rules: list[type[ASTValidationRule]] = [document_limits_rule(limits.max_depth, limits.max_aliases)]
+    # Selections, repeats and cost in one linear pass, before graphql-core's quadratic rules.
+    budget = budget_extension(Limits(limits.max_selections, limits.max_cost, limits.default_page_size))
     return build_schema(
         Query,
         Mutation,
@@ -41,6 +44,7 @@ def create_schema(
             lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
             # Clients repeat the same documents: parse and validate each one once.
             SafeParserCache,
+            budget,
             lambda: ValidationCache(maxsize=CACHE_SIZE),
         ],
         schema_class=FlowqlSchema,

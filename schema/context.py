@@ -31,6 +31,10 @@ class ApiLimits:
     max_depth: int = 12
     max_tokens: int = 4000
     max_aliases: int = 30
+    max_selections: int = 1000
+    """Fields, spreads and inline fragments per document (fragments counted where spread)."""
+    max_cost: int = 50_000
+    """Static cost per operation (resolvers/budget.py)."""
     run_wait_timeout: float | None = None
     """Upper bound of `runWorkflow(wait: true)`; None: the engine's run timeout."""
 
@@ -47,6 +51,8 @@ class Context:
     scopes: frozenset[str] | None = None
     """Scopes granted to the caller; None when authentication is off (everything allowed)."""
     authenticated: bool = False
+    token: str | None = None
+    """The caller's token (the key of per-token limits); None when auth is off."""
     connection_params: dict[str, object] | None = None
     """Set by the WebSocket handlers from `connection_init`."""
 

@@ -12,9 +12,10 @@ from typing import Final
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from flowql.auth import Authenticator
 from flowql.engine.runtime import Engine
 
-from .auth import Authenticator, require_scopes
+from .auth import require_scopes
 from .cursors import MAX_PAGE_SIZE
 from .errors import formance_errors
 from .handlers import Handlers
@@ -57,9 +58,11 @@ def setup_rest(
     for version, handlers in versions:
         ops = operations(handlers, version)
         for op in ops:
-            app.router.add_route(
-                op.method, op.path, op.handler, name=f"orchestration.v{version}.{op.operation_id}"
-            )
+            name = f"orchestration.v{version}.{op.operation_id}"
+            if op.method == "GET":  # and HEAD, which needs the same scope (flowql.auth)
+                app.router.add_get(op.path, op.handler, name=name)
+            else:
+                app.router.add_route(op.method, op.path, op.handler, name=name)
         app.router.add_route("GET", openapi_path(version), _serve(document(ops, version)))
         registered.extend(ops)
     app[REST_OPERATIONS] = registered

@@ -12,14 +12,15 @@ from typing import Any, Final, Literal, cast
 
 from aiohttp.typedefs import Handler
 
+from flowql.auth import scope_for_method
+from flowql.config import READ, WRITE
+
 from .handlers import Handlers
 from .parse import YAML
 
 Version = Literal[1, 2]
 
 JSON: Final = "application/json"
-READ: Final = "orchestration:read"
-WRITE: Final = "orchestration:write"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +53,7 @@ class Operation:
 
     @property
     def scope(self) -> str:
-        return READ if self.method == "GET" else WRITE
+        return scope_for_method(self.method)
 
 
 PAGING: Final = (
