@@ -93,7 +93,7 @@ class Config:
             raise ConfigError(f"log_level: one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}")
         if not 1 <= self.max_page_size <= 1000:
             raise ConfigError(f"max_page_size: must be between 1 and 1000, got {self.max_page_size}")
-        positive = ("max_depth", "max_tokens", "max_aliases", "max_selections", "max_cost")
+        positive: tuple[str, ...] = ("max_depth", "max_tokens", "max_aliases", "max_selections", "max_cost")
         positive += ("max_response_bytes",)
         for name in positive:
             if getattr(self, name) < 1:
