@@ -6,6 +6,16 @@ finish. A driver loops over the instance's moves, commits each batch of transiti
 then publishes them (then publish), and lets go of the instance when it blocks on a timer,
 an event or termination. So 100k runnable instances cost 100k ids in a deque, not 100k
 tasks; waiting instances cost a row in the store and the scheduler wakes them when due.
+
+Nothing loops forever unseen. A driver lets go of the instance after every commit when a
+cancel is waiting for it, so a cancel lands between any two stages. An unexpected exception
+in a driver (not an activity failure: those are the steps' retries) is told apart from a
+store outage by reading the instance back: if the store answers, the failure is counted on
+the instance (`driver_failures`, and a `DriverFailure` entry in the stage's history) and
+retried with capped exponential backoff; after `max_driver_failures` the instance FAILS
+with an INTERNAL error, a transition its subscribers see. If the store does not answer,
+the instance is retried without bound (the store will be back) and `store_available` is
+False until a store call succeeds again: /readyz answers 503 and a metric says so.
 """
 
 from __future__ import annotations
@@ -15,18 +25,32 @@ import logging
 import weakref
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from .bus import EventBus
+from .clock import utc_now
 from .draft import Draft
-from .errors import VersionConflict, conflict, not_found
-from .models import Instance, InstanceStatus, Transition, Workflow
+from .errors import ErrorCode, FlowqlError, VersionConflict, conflict, not_found
+from .models import Activity, Instance, InstanceStatus, Transition, Workflow
 from .steps import Move, StepDeps, advance
 from .store import Store
 
 log = logging.getLogger(__name__)
 
-RETRY_AFTER_ERROR = 1.0
 FRESH_CACHE = 4096
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DriverRetry:
+    """Backoff after an unexpected driver failure, and how many failures an instance may have."""
+
+    max_failures: int = 10
+    initial: float = 1.0
+    maximum: float = 60.0
+
+    def delay(self, failures: int) -> float:
+        return float(min(self.initial * 2 ** max(failures - 1, 0), self.maximum))
 
 
 class Executor:
@@ -38,6 +62,7 @@ class Executor:
         *,
         max_concurrency: int = 256,
         on_wake_at: Callable[[Instance], None] | None = None,
+        driver_retry: DriverRetry | None = None,
     ) -> None:
         self._store = store
         self._bus = bus
@@ -55,6 +80,14 @@ class Executor:
         self._waiters: dict[str, list[asyncio.Future[Instance]]] = {}
         self._on_wake_at = on_wake_at
         self._stopping = False
+        self._driver_retry = driver_retry or DriverRetry()
+        self._cancelling: set[str] = set()
+        """Instances a cancel waits for: their driver lets go after its next commit."""
+        self._outage_retries: dict[str, int] = {}
+        self.store_available = True
+        """False from a store call that failed until one succeeds (/readyz, metrics)."""
+        self.driver_failures = 0
+        """Unexpected driver failures counted on instances since start (a metric)."""
 
     @property
     def active(self) -> int:
@@ -102,24 +135,31 @@ class Executor:
             self._waiters.pop(instance_id, None)
 
     async def cancel(self, instance_id: str) -> Instance:
-        async with self._lock(instance_id):
-            self._fresh.pop(instance_id, None)
-            while True:
-                instance = await self._store.get_instance(instance_id)
-                if instance is None:
-                    raise not_found("instance", instance_id)
-                if instance.status is InstanceStatus.CANCELLED:
-                    return instance
-                if instance.terminated:
-                    raise conflict(
-                        f"instance {instance_id!r} already terminated with {instance.status.value}"
-                    )
-                draft = Draft(instance)
-                draft.finish(InstanceStatus.CANCELLED)
-                try:
-                    return await self._commit(draft)
-                except VersionConflict:
-                    continue  # another writer moved it: look again
+        self._cancelling.add(instance_id)
+        try:
+            async with self._lock(instance_id):
+                return await self._cancel_locked(instance_id)
+        finally:
+            self._cancelling.discard(instance_id)
+
+    async def _cancel_locked(self, instance_id: str) -> Instance:
+        self._fresh.pop(instance_id, None)
+        while True:
+            instance = await self._store.get_instance(instance_id)
+            if instance is None:
+                raise not_found("instance", instance_id)
+            if instance.status is InstanceStatus.CANCELLED:
+                return instance
+            if instance.terminated:
+                raise conflict(
+                    f"instance {instance_id!r} already terminated with {instance.status.value}"
+                )
+            draft = Draft(instance)
+            draft.finish(InstanceStatus.CANCELLED)
+            try:
+                return await self._commit(draft)
+            except VersionConflict:
+                continue  # another writer moved it: look again
 
     async def stop(self) -> None:
         """Stop driving instances; their state stays in the store for the next start."""
@@ -155,11 +195,58 @@ class Executor:
         except VersionConflict:
             log.info("instance changed under us; advancing again", extra={"instance": instance_id})
             self._retry_later(instance_id, 0.0)
+        except Exception as error:
+            async with self._lock(instance_id):
+                await self._driver_failed(instance_id, error)
+
+    async def _driver_failed(self, instance_id: str, error: Exception) -> None:
+        self._fresh.pop(instance_id, None)
+        try:
+            instance = await self._store.get_instance(instance_id)
         except Exception:
-            log.exception(
-                "instance step failed; retrying in %ss", RETRY_AFTER_ERROR, extra={"instance": instance_id}
+            outages = self._outage_retries.get(instance_id, 0) + 1
+            self._outage_retries[instance_id] = outages
+            self.store_available = False
+            delay = self._driver_retry.delay(outages)
+            log.warning(
+                "store unavailable; retrying the instance in %ss", delay,
+                extra={"instance": instance_id, "error": f"{type(error).__name__}: {error}"},
             )
-            self._retry_later(instance_id, RETRY_AFTER_ERROR)
+            self._retry_later(instance_id, delay)
+            return
+        self._outage_retries.pop(instance_id, None)
+        self.store_available = True
+        if instance is None or instance.terminated:
+            return
+        failures = instance.driver_failures + 1
+        self.driver_failures += 1
+        retry = self._driver_retry
+        log.error(
+            "instance driver failed (%s of %s)", failures, retry.max_failures,
+            exc_info=error, extra={"instance": instance_id},
+        )
+        draft = Draft(instance)
+        instance.driver_failures = failures
+        give_up = failures >= retry.max_failures
+        delay = retry.delay(failures)
+        now = utc_now()
+        _record_failure(draft, failures, error, None if give_up else now + timedelta(seconds=delay))
+        if give_up:
+            draft.finish(
+                InstanceStatus.FAILED,
+                error=f"{ErrorCode.INTERNAL.value}: the engine failed {failures} times on this instance",
+            )
+        try:
+            await self._commit(draft)
+        except VersionConflict:
+            self._retry_later(instance_id, 0.0)
+            return
+        except Exception:
+            self.store_available = False
+            self._retry_later(instance_id, delay)
+            return
+        if not give_up:
+            self._retry_later(instance_id, delay)
 
     def _retry_later(self, instance_id: str, delay: float) -> None:
         asyncio.get_running_loop().call_later(delay, self.wake, instance_id)
@@ -169,6 +256,8 @@ class Executor:
         if instance is None or instance.terminated:
             return
         workflow = await self._workflow(instance.workflow_id)
+        self.store_available = True
+        self._outage_retries.pop(instance_id, None)
         draft = Draft(instance)
         while True:
             move = await advance(draft, workflow, self._deps)
@@ -177,6 +266,10 @@ class Executor:
             if draft.changed:
                 instance = await self._commit(draft)
             if move is Move.BLOCK or instance.terminated:
+                return
+            if instance_id in self._cancelling:  # let the cancel in between two stages
+                self._fresh[instance_id] = instance
+                self._again.add(instance_id)
                 return
             draft = Draft(instance)
 
@@ -219,3 +312,27 @@ class Executor:
         deadline = asyncio.get_running_loop().time() + timeout
         while self._drivers and asyncio.get_running_loop().time() < deadline:
             await asyncio.gather(*list(self._drivers), return_exceptions=True)
+
+
+def _record_failure(draft: Draft, failures: int, error: Exception, retry_at: datetime | None) -> None:
+    """A `DriverFailure` entry in the current stage's history, before an unfinished activity
+    (the steps read an activity's last attempt from the end of the history)."""
+    stage = draft.instance.current
+    if stage is None:
+        return
+    now = utc_now()
+    reason = error.message if isinstance(error, FlowqlError) else type(error).__name__
+    entry = Activity(
+        name="DriverFailure",
+        input={"failures": failures},
+        error=f"internal error ({reason})",
+        terminated=True,
+        started_at=now,
+        terminated_at=now,
+        attempt=failures,
+        last_failure=f"internal error ({reason})",
+        next_execution=retry_at,
+    )
+    at = len(stage.history) - 1 if stage.history and not stage.history[-1].terminated else len(stage.history)
+    stage.history.insert(at, entry)
+    draft.touched = True

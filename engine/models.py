@@ -128,6 +128,8 @@ class Instance(_Model):
     consumed_events: list[str] = []
     """IDs of inbox events already handled (consumed or ignored)."""
     transition_count: int = 0
+    driver_failures: int = 0
+    """Unexpected engine failures while driving it (engine/executor.py bounds them)."""
 
     @property
     def terminated(self) -> bool:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .bus import EventBus
-from .executor import Executor
+from .executor import DriverRetry, Executor
 from .ledger import EmbeddedLedger, Ledger
 from .models import Instance
 from .retry import RetryPolicy
@@ -26,6 +26,7 @@ class EngineConfig:
     max_concurrency: int = 256
     run_timeout: float = 30.0
     subscriber_queue_size: int = 1024
+    driver_retry: DriverRetry = field(default_factory=DriverRetry)
 
 
 class Engine:
@@ -38,13 +39,18 @@ class Engine:
         self.store = store
         self.bus = EventBus(queue_size=self.config.subscriber_queue_size)
         self.ledger: Ledger = ledger or EmbeddedLedger(store)
-        self.scheduler = Scheduler(store, self._wake)
+        self.scheduler = Scheduler(store, self._wake, store_health=self._store_health)
         self._retry_listeners: list[Callable[[str], None]] = []
         deps = StepDeps(
             ledger=self.ledger, retry=self.config.retry, inbox=store.list_inbox, on_retry=self._retried
         )
         self.executor = Executor(
-            store, self.bus, deps, max_concurrency=self.config.max_concurrency, on_wake_at=self._planned
+            store,
+            self.bus,
+            deps,
+            max_concurrency=self.config.max_concurrency,
+            on_wake_at=self._planned,
+            driver_retry=self.config.driver_retry,
         )
         self.orchestration = Orchestration(
             store, self.executor, self.bus, run_timeout=self.config.run_timeout
@@ -58,6 +64,9 @@ class Engine:
     def _retried(self, kind: str) -> None:
         for listener in self._retry_listeners:
             listener(kind)
+
+    def _store_health(self, ok: bool) -> None:
+        self.executor.store_available = ok
 
     def _wake(self, instance_id: str) -> None:
         self.executor.wake(instance_id)

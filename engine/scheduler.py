@@ -23,9 +23,17 @@ MAX_SLEEP = 5.0
 
 
 class Scheduler:
-    def __init__(self, store: InstanceStore, wake: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        store: InstanceStore,
+        wake: Callable[[str], None],
+        *,
+        store_health: Callable[[bool], None] | None = None,
+    ) -> None:
         self._store = store
         self._wake = wake
+        self._store_health = store_health or (lambda ok: None)
+        """Told whether each tick reached the store (a failed tick is a store outage)."""
         self._changed = asyncio.Event()
         self._target: datetime | None = None
         self._task: asyncio.Task[None] | None = None
@@ -51,11 +59,13 @@ class Scheduler:
                 raise
             except Exception:
                 log.exception("scheduler tick failed")
+                self._store_health(False)
                 await asyncio.sleep(1.0)
 
     async def _tick(self) -> None:
         now = utc_now()
         due = await self._store.due_instances(now, BATCH)
+        self._store_health(True)
         for instance_id in due:
             self._wake(instance_id)
         if len(due) == BATCH:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from aiohttp import web
@@ -61,11 +61,11 @@ def create_app(
     """Build the application; nothing is opened until aiohttp starts it."""
     config = config or Config()
     store = store if store is not None else create_store(config.store)
-    engine = Engine(
-        store,
-        engine_config
-        or EngineConfig(run_timeout=config.run_timeout, retry=RetryPolicy(max_attempts=config.max_attempts)),
+    engine_config = engine_config or EngineConfig(
+        run_timeout=config.run_timeout, retry=RetryPolicy(max_attempts=config.max_attempts)
     )
+    driver_retry = replace(engine_config.driver_retry, max_failures=config.max_driver_failures)
+    engine = Engine(store, replace(engine_config, driver_retry=driver_retry))
     metrics = Metrics()
     metrics.attach(engine)
     limits = ApiLimits(
@@ -173,8 +173,14 @@ async def _healthz(request: web.Request) -> web.Response:
 
 async def _readyz(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    ready = state.ready and not state.stopping
-    status = "ready" if ready else ("stopping" if state.stopping else "starting")
+    store_up = state.engine.executor.store_available
+    ready = state.ready and not state.stopping and store_up
+    if ready:
+        status = "ready"
+    elif state.stopping:
+        status = "stopping"
+    else:
+        status = "starting" if not state.ready else "store unavailable"
     return web.json_response({"status": status}, status=200 if ready else 503)
 
 

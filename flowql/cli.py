@@ -76,6 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--header-timeout", type=float, help="seconds to send a complete request (FLOWQL_HEADER_TIMEOUT)"
     )
     serve.add_argument(
+        "--max-driver-failures",
+        type=int,
+        help="engine failures on one instance before it FAILS (FLOWQL_MAX_DRIVER_FAILURES)",
+    )
+    serve.add_argument(
         "--metrics-public",
         action="store_const",
         const=True,
@@ -104,6 +109,7 @@ def config_from(args: argparse.Namespace) -> Config:
         "max_response_bytes": args.max_response_bytes,
         "header_timeout": args.header_timeout,
         "metrics_public": args.metrics_public,
+        "max_driver_failures": args.max_driver_failures,
         "auth_tokens": parse_tokens(" ".join(args.auth_tokens), key="--auth-token")
         if args.auth_tokens
         else None,

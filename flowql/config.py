@@ -75,6 +75,8 @@ class Config:
     header_timeout: float = 10.0
     """Seconds a connection may take to send a complete request (slowloris), also the
     idle keep-alive time."""
+    max_driver_failures: int = 10
+    """Unexpected engine failures on one instance before it FAILS with INTERNAL."""
     metrics_public: bool = False
     """With auth on, /metrics needs orchestration:read unless this is set."""
     run_timeout: float = 30.0
@@ -94,7 +96,7 @@ class Config:
         if not 1 <= self.max_page_size <= 1000:
             raise ConfigError(f"max_page_size: must be between 1 and 1000, got {self.max_page_size}")
         positive: tuple[str, ...] = ("max_depth", "max_tokens", "max_aliases", "max_selections", "max_cost")
-        positive += ("max_response_bytes",)
+        positive += ("max_response_bytes", "max_driver_failures")
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}: must be positive")

@@ -9,6 +9,7 @@ consumer) add their counters here.
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -17,6 +18,8 @@ from flowql.engine.models import InstanceStatus, Transition
 from flowql.engine.runtime import Engine
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+log = logging.getLogger(__name__)
 
 
 class Metrics:
@@ -81,6 +84,18 @@ class Metrics:
             "result): skipped as Formance skips them, each with a warning in the log.",
             registry=self.registry,
         )
+        self.store_available = Gauge(
+            "flowql_store_available",
+            "1 while the store answers the engine, 0 from a failed store call until one succeeds "
+            "(instances are retried meanwhile; /readyz answers 503).",
+            registry=self.registry,
+        )
+        self.driver_failures = Gauge(
+            "flowql_driver_failures",
+            "Unexpected engine failures counted on instances since start (each is in the "
+            "instance's history; an instance FAILS after --max-driver-failures).",
+            registry=self.registry,
+        )
 
     def attach(self, engine: Engine) -> None:
         """Count the engine's transitions and read its bus for the subscription gauge."""
@@ -88,15 +103,21 @@ class Metrics:
         engine.add_retry_listener(lambda kind: self.retries.labels(kind).inc())
         engine.triggers.add_filter_error_listener(self.filter_errors.inc)
         self.subscriptions.set_function(lambda: engine.bus.subscription_count)
+        self.store_available.set_function(lambda: float(engine.executor.store_available))
+        self.driver_failures.set_function(lambda: engine.executor.driver_failures)
 
     def _on_transition(self, transition: Transition) -> None:
         self.transitions.labels(transition.kind.value, transition.status.value).inc()
 
     async def render(self, engine: Engine) -> tuple[bytes, str]:
         """Refresh the store-backed gauges, then the exposition text and its content type."""
-        counts = await engine.store.count_instances()
-        for status in InstanceStatus:
-            self.instances.labels(status.value).set(counts.get(status, 0))
+        try:
+            counts = await engine.store.count_instances()
+        except Exception:  # a store outage: the other metrics (store_available) still answer
+            log.warning("instance counts unavailable for /metrics", exc_info=True)
+        else:
+            for status in InstanceStatus:
+                self.instances.labels(status.value).set(counts.get(status, 0))
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
 
