@@ -213,15 +213,8 @@ def _refused(message: str, **extensions: object) -> GraphQLError:
     return GraphQLError(message, extensions={"code": ErrorCode.VALIDATION.value, **extensions})
 
 
-def check_document(
-    document: DocumentNode,
-    schema: GraphQLSchema,
-    limits: Limits,
-    *,
-    variables: Mapping[str, Any] | None = None,
-    operation_name: str | None = None,
-) -> GraphQLError | None:
-    """The first limit `document` exceeds, as a VALIDATION error; None when within them."""
+def check_shape(document: DocumentNode, limits: Limits) -> GraphQLError | None:
+    """Selections and repeats: what makes validation itself slow (run before it)."""
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     measurer = _Measurer(fragments)
@@ -237,6 +230,20 @@ def check_document(
     if measurer.selections > limits.max_selections:
         count, most = measurer.selections, limits.max_selections
         return _refused(f"the document has {count} selections (at most {most})")
+    return None
+
+
+def check_cost(
+    document: DocumentNode,
+    schema: GraphQLSchema,
+    limits: Limits,
+    *,
+    variables: Mapping[str, Any] | None = None,
+    operation_name: str | None = None,
+) -> GraphQLError | None:
+    """The static cost of the operation to run (after validation: a valid document)."""
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     coster = _Coster(schema, fragments, variables or {}, limits.default_page_size)
     for operation in operations:
         if operation_name and (operation.name is None or operation.name.value != operation_name):
@@ -252,15 +259,38 @@ def check_document(
     return None
 
 
+def check_document(
+    document: DocumentNode,
+    schema: GraphQLSchema,
+    limits: Limits,
+    *,
+    variables: Mapping[str, Any] | None = None,
+    operation_name: str | None = None,
+) -> GraphQLError | None:
+    """The first limit `document` exceeds, as a VALIDATION error; None when within them."""
+    return check_shape(document, limits) or check_cost(
+        document, schema, limits, variables=variables, operation_name=operation_name
+    )
+
+
 def budget_extension(limits: Limits) -> type[SchemaExtension]:
-    """An extension that refuses an over-budget document before validation runs."""
+    """Refuses a document of too many selections or repeats before validation runs, and an
+    operation over the cost ceiling after it (so the depth and alias limits speak first)."""
 
     class DocumentBudget(SchemaExtension):
         def on_validate(self) -> Iterator[None]:
+            document = self.execution_context.graphql_document
+            if document is not None:
+                error = check_shape(document, limits)
+                if error is not None:
+                    raise error
+            yield
+
+        def on_execute(self) -> Iterator[None]:
             context = self.execution_context
             document = context.graphql_document
             if document is not None:
-                error = check_document(
+                error = check_cost(
                     document,
                     context.schema._schema,
                     limits,
@@ -274,4 +304,12 @@ def budget_extension(limits: Limits) -> type[SchemaExtension]:
     return DocumentBudget
 
 
-__all__ = ["LIST_GUESS", "MAX_REPEATS", "Limits", "budget_extension", "check_document"]
+__all__ = [
+    "LIST_GUESS",
+    "MAX_REPEATS",
+    "Limits",
+    "budget_extension",
+    "check_cost",
+    "check_document",
+    "check_shape",
+]
