@@ -22,7 +22,7 @@ from .models import (
     new_sortable_id,
 )
 from .pagination import Page, PageRequest
-from .stages import parse_stages
+from .stages import SendSpec, StageKind, StageSpec, parse_stages
 from .store import Store
 
 MAX_STAGES = 1000
@@ -43,7 +43,7 @@ class Orchestration:
     async def create_workflow(self, *, name: str | None, stages: object, retry: object = None) -> Workflow:
         """`retry` is the workflow's own policy, `{"maxAttempts": n}` (none: the server's)."""
         policy = _retry_policy(retry)
-        parse_stages(stages)
+        _refuse_payments(parse_stages(stages))
         assert isinstance(stages, list)
         if not stages:
             raise validation("stages: a workflow needs at least one stage", field="stages")
@@ -197,6 +197,18 @@ class Orchestration:
                 yield transition
         finally:
             self._bus.unsubscribe(subscription)
+
+
+def _refuse_payments(parsed: list[tuple[StageKind, StageSpec]]) -> None:
+    """No payments service is configured (the embedded ledger has none): a payment endpoint
+    could never run, so it is refused when the workflow is created, not when it fails."""
+    for index, (_kind, spec) in enumerate(parsed):
+        if not isinstance(spec, SendSpec):
+            continue
+        for side in ("source", "destination"):
+            if getattr(spec, side).payment is not None:
+                field = f"stages[{index}].send.{side}.payment"
+                raise validation(f"{field}: no payments service is configured", field=field)
 
 
 def _retry_policy(raw: object) -> WorkflowRetry | None:

@@ -58,10 +58,20 @@ _UNTIL: Final = templated(
     }
 )
 _AMOUNT: Final = templated(
-    {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": r"^[0-9]+$"}]}
+    {
+        "oneOf": [{"type": "integer"}, {"type": "string", "pattern": r"^[+-]?[0-9]+$"}],
+        "description": "Minor units, as Formance reads them; a negative amount fails when the stage runs.",
+    }
 )
+_FLAG: Final[Schema] = {
+    "anyOf": [{"type": "boolean"}, {"type": "string", "pattern": "^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])$"}]
+}
 _ADDRESS: Final[Schema] = {"type": "string", "description": "A ledger address (`users:1`), checked when run."}
-_ACCOUNT: Final = obj({"id": _ADDRESS}, {"ledger": STRING}, additionalProperties=False)
+_ACCOUNT: Final = obj(
+    {"id": _ADDRESS},
+    {"ledger": STRING, "throughAccount": STRING, "allowOverdraft": templated(_FLAG)},
+    additionalProperties=False,
+)
 _WALLET: Final[Schema] = {
     "oneOf": [
         obj({"id": STRING}, {"balance": STRING}, additionalProperties=False),
@@ -72,8 +82,9 @@ _ENDPOINT: Final[Schema] = {
     "oneOf": [
         one_key("account", _ACCOUNT),
         one_key("wallet", _WALLET),
-        one_key("payment", obj({"id": STRING}, additionalProperties=False)),
-    ]
+    ],
+    "description": "An account or a wallet. Formance's `payment` endpoints need a payments service, "
+    "which flowql has not: VALIDATION when the workflow is created.",
 }
 STAGE_SPECS: Final[dict[str, Schema]] = {
     "send": obj(
@@ -85,7 +96,7 @@ STAGE_SPECS: Final[dict[str, Schema]] = {
         {
             "metadata": STRINGS,
             "timestamp": {"type": "string", "description": "RFC 3339 time, checked when the stage runs."},
-            "allowOverdraft": {"type": "boolean"},
+            "allowOverdraft": templated(_FLAG),
         },
         additionalProperties=False,
     ),
@@ -96,12 +107,15 @@ STAGE_SPECS: Final[dict[str, Schema]] = {
         ]
     },
     "wait_event": obj({"event": {"type": "string", "minLength": 1}}, additionalProperties=False),
+    "noop": obj({}, additionalProperties=False),
     "update": one_key(
         "account", obj({"id": _ADDRESS, "metadata": STRINGS}, {"ledger": STRING}, additionalProperties=False)
     ),
 }
 STAGE: Final[Schema] = {
-    "description": "Exactly one of send, delay, wait_event, update. Any string may hold `${variable}`.",
+    "description": "Exactly one of send, delay, wait_event, update, noop. Any string may hold "
+    "`${variable}`; a variable not given reads as an empty string, and an empty field takes its "
+    "default (Formance's rule).",
     "oneOf": [one_key(kind, spec) for kind, spec in STAGE_SPECS.items()],
 }
 

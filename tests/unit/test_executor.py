@@ -9,6 +9,7 @@ import pytest
 
 from flowql.engine.errors import ErrorCode, FlowqlError
 from flowql.engine.models import Instance, InstanceStatus, StageStatus
+from flowql.engine.pagination import PageRequest
 from flowql.engine.runtime import Engine
 
 WORLD = {"account": {"id": "world"}}
@@ -101,10 +102,16 @@ async def test_overdraft_when_allowed(engine: Engine) -> None:
     assert (await engine.ledger.get_account("default", "users:a")).balances == {"USD/2": -10}
 
 
-async def test_payment_endpoint_fails_naming_the_missing_connector(engine: Engine) -> None:
-    instance = await run(engine, [send({"payment": {"id": "p1"}}, account("users:1"), 1)])
-    assert instance.status is InstanceStatus.FAILED
-    assert "payments connector" in (instance.error or "")
+async def test_payment_endpoint_is_refused_at_create_naming_the_missing_service(engine: Engine) -> None:
+    for stages, field in (
+        ([send({"payment": {"id": "p1"}}, account("users:1"), 1)], "stages[0].send.source.payment"),
+        ([{"noop": {}}, send(WORLD, {"payment": {"id": "p"}}, 1)], "stages[1].send.destination.payment"),
+    ):
+        with pytest.raises(FlowqlError) as caught:
+            await engine.orchestration.create_workflow(name="pay", stages=stages)
+        assert (caught.value.code, caught.value.field) == (ErrorCode.VALIDATION, field)
+        assert "no payments service" in caught.value.message
+    assert (await engine.orchestration.list_workflows(PageRequest())).items == []  # nothing stored
 
 
 async def test_wallets_by_name_and_unknown_wallet(engine: Engine) -> None:
