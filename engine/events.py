@@ -6,7 +6,8 @@ SUCCEEDED_WORKFLOW_STAGE (and SUCCEEDED_WORKFLOW with the last one), a stage fai
 being cancelled is FAILED_WORKFLOW_STAGE then FAILED_WORKFLOW (Formance reports a cancel as
 a failure with the error `canceled`). So the transitions are the outbox: an event is
 published from what was committed, and its id (`{instance}:{seq}:{type}`) is the same on
-every attempt, which makes republishing after a crash harmless (`Nats-Msg-Id`).
+every attempt, which makes republishing after a crash harmless (`Nats-Msg-Id`). A trigger
+occurrence is SUCCEEDED_TRIGGER (it started an instance) or FAILED_TRIGGER (its error).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .clock import to_iso
-from .models import InstanceStatus, StageStatus, Transition
+from .models import InstanceStatus, StageStatus, Transition, TriggerOccurrence
 
 APP = "orchestration"
 VERSION = "v2"
@@ -49,6 +50,16 @@ class OutgoingEvent:
         return json.dumps(self.message(), separators=(",", ":")).encode()
 
 
+def trigger_event(occurrence: TriggerOccurrence) -> OutgoingEvent:
+    """SUCCEEDED_TRIGGER or FAILED_TRIGGER for one stored occurrence."""
+    base = {"id": occurrence.id, "triggerID": occurrence.trigger_id}
+    if occurrence.error is None and occurrence.workflow_instance_id is not None:
+        kind, payload = SUCCEEDED_TRIGGER, base | {"workflowInstanceID": occurrence.workflow_instance_id}
+    else:
+        kind, payload = FAILED_TRIGGER, base | {"error": occurrence.error or "failed"}
+    return OutgoingEvent(f"occurrence:{occurrence.id}:{kind}", kind, to_iso(occurrence.date), payload)
+
+
 def events_of(transitions: Iterable[Transition]) -> Iterator[OutgoingEvent]:
     """The Formance events the given transitions stand for, in order."""
     for t in transitions:
@@ -76,4 +87,4 @@ def events_of(transitions: Iterable[Transition]) -> Iterator[OutgoingEvent]:
             yield event(FAILED_WORKFLOW, base | {"error": error or "failed"})
 
 
-__all__ = ["SUBJECT", "OutgoingEvent", "events_of"]
+__all__ = ["SUBJECT", "OutgoingEvent", "events_of", "trigger_event"]

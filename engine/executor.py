@@ -151,9 +151,7 @@ class Executor:
             if instance.status is InstanceStatus.CANCELLED:
                 return instance
             if instance.terminated:
-                raise conflict(
-                    f"instance {instance_id!r} already terminated with {instance.status.value}"
-                )
+                raise conflict(f"instance {instance_id!r} already terminated with {instance.status.value}")
             draft = Draft(instance)
             draft.finish(InstanceStatus.CANCELLED)
             try:
@@ -209,7 +207,8 @@ class Executor:
             self.store_available = False
             delay = self._driver_retry.delay(outages)
             log.warning(
-                "store unavailable; retrying the instance in %ss", delay,
+                "store unavailable; retrying the instance in %ss",
+                delay,
                 extra={"instance": instance_id, "error": f"{type(error).__name__}: {error}"},
             )
             self._retry_later(instance_id, delay)
@@ -222,8 +221,11 @@ class Executor:
         self.driver_failures += 1
         retry = self._driver_retry
         log.error(
-            "instance driver failed (%s of %s)", failures, retry.max_failures,
-            exc_info=error, extra={"instance": instance_id},
+            "instance driver failed (%s of %s)",
+            failures,
+            retry.max_failures,
+            exc_info=error,
+            extra={"instance": instance_id},
         )
         draft = Draft(instance)
         instance.driver_failures = failures

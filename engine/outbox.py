@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Sequence
 from typing import Protocol
 
-from .events import OutgoingEvent, events_of
-from .store import InstanceStore, OutboxEntry, OutboxStore
+from .events import OutgoingEvent, events_of, trigger_event
+from .store import InstanceStore, OutboxEntry, OutboxStore, TriggerStore
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,13 @@ class Sink(Protocol):
         """Publish in order; return only once every event is accepted (else raise)."""
 
 
-class _OutboxInstances(InstanceStore, OutboxStore, Protocol): ...
+OCCURRENCE = "occurrence:"
+ORPHAN_AFTER_NS = 60 * 10**9
+"""An occurrence entry whose occurrence is still absent after this long was a duplicate
+written by a process that died before removing its entry (MongoDB): dropped."""
+
+
+class _OutboxInstances(InstanceStore, TriggerStore, OutboxStore, Protocol): ...
 
 
 class OutboxPublisher:
@@ -63,6 +70,8 @@ class OutboxPublisher:
         return sent
 
     async def _publish(self, entry: OutboxEntry) -> int:
+        if entry.instance_id.startswith(OCCURRENCE):
+            return await self._publish_occurrence(entry)
         transitions = await self._store.list_transitions(entry.instance_id, entry.published)
         events = list(events_of(transitions))
         if events:
@@ -74,6 +83,17 @@ class OutboxPublisher:
             await self._store.mark_published(entry, published)
         self.published += len(events)
         return len(events)
+
+    async def _publish_occurrence(self, entry: OutboxEntry) -> int:
+        occurrence = await self._store.get_occurrence(entry.instance_id.removeprefix(OCCURRENCE))
+        if occurrence is None:  # MongoDB: written before the occurrence, which may come yet
+            if time.time_ns() - entry.since > ORPHAN_AFTER_NS:
+                await self._store.mark_published(entry, entry.upto)
+            return 0
+        await self._sink.publish([trigger_event(occurrence)])
+        await self._store.mark_published(entry, entry.upto)
+        self.published += 1
+        return 1
 
     async def _run(self) -> None:
         delay = self._poll

@@ -113,10 +113,14 @@ class TriggerStore(Protocol):
 
     # --- occurrences --------------------------------------------------------------------
     async def insert_occurrence(self, occurrence: TriggerOccurrence) -> bool:
-        """False, writing nothing, when `(trigger_id, event_id)` is already recorded."""
+        """False, writing nothing, when `(trigger_id, event_id)` is already recorded. With the
+        outbox enabled, an `occurrence:{id}` entry goes with it (SQLite: same transaction;
+        MongoDB: written before, removed again if the occurrence was a duplicate)."""
 
     async def list_occurrences(self, trigger_id: str, page: PageRequest) -> Page[TriggerOccurrence]:
         """Newest first."""
+
+    async def get_occurrence(self, occurrence_id: str) -> TriggerOccurrence | None: ...
 
 
 class LedgerStore(Protocol):
@@ -151,8 +155,11 @@ class OutboxEntry:
     as far as the instance's stored transitions cover it)."""
 
     instance_id: str
+    """The instance id, or `occurrence:{id}` for a trigger occurrence's event."""
     upto: int
     published: int
+    since: int = 0
+    """When the entry was first written (ns since the epoch)."""
 
 
 class OutboxStore(Protocol):

@@ -73,8 +73,14 @@ def host_allowlist(bind_host: str, allowed: Iterable[str]) -> Middleware | None:
     async def check_host(request: web.Request, handler: Handler) -> web.StreamResponse:
         if not served(host_name(request.headers.get(hdrs.HOST, ""))):
             return web.json_response(
-                {"errors": [{"message": "this server does not serve that host name (see --allowed-host)",
-                             "extensions": {"code": "FORBIDDEN"}}]},
+                {
+                    "errors": [
+                        {
+                            "message": "this server does not serve that host name (see --allowed-host)",
+                            "extensions": {"code": "FORBIDDEN"},
+                        }
+                    ]
+                },
                 status=421,
             )
         return await handler(request)

@@ -33,6 +33,18 @@ async def mark(outbox: AsyncCollection[Doc], transitions: Sequence[Transition]) 
     )
 
 
+def occurrence_key(occurrence_id: str) -> str:
+    return f"occurrence:{occurrence_id}"
+
+
+async def mark_occurrence(outbox: AsyncCollection[Doc], occurrence_id: str) -> None:
+    await outbox.update_one(
+        {"_id": occurrence_key(occurrence_id)},
+        {"$setOnInsert": {"upto": 1, "published": 0, "since": time.time_ns()}},
+        upsert=True,
+    )
+
+
 class MongoOutboxStore:
     _outbox: AsyncCollection[Doc]
     _outbox_on: bool = False
@@ -43,7 +55,10 @@ class MongoOutboxStore:
 
     async def pending_outbox(self, limit: int) -> list[OutboxEntry]:
         docs = await self._outbox.find({}).sort("since", 1).limit(limit).to_list(None)
-        return [OutboxEntry(doc["_id"], int(doc["upto"]), int(doc["published"])) for doc in docs]
+        return [
+            OutboxEntry(doc["_id"], int(doc["upto"]), int(doc["published"]), int(doc.get("since", 0)))
+            for doc in docs
+        ]
 
     async def mark_published(self, entry: OutboxEntry, published: int) -> None:
         if published >= entry.upto:

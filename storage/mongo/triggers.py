@@ -12,7 +12,7 @@ from flowql.engine.errors import conflict
 from flowql.engine.models import Trigger, TriggerOccurrence
 from flowql.engine.pagination import Page, PageRequest
 
-from . import pages
+from . import outbox, pages
 from .codec import Doc, encode, from_doc, to_doc
 
 if TYPE_CHECKING:
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 
 class MongoTriggerStore:
+    _outbox: AsyncCollection[Doc]
+    _outbox_on: bool = False
     _triggers: AsyncCollection[Doc]
     _occurrences: AsyncCollection[Doc]
 
@@ -52,11 +54,19 @@ class MongoTriggerStore:
         return result.modified_count == 1
 
     async def insert_occurrence(self, occurrence: TriggerOccurrence) -> bool:
+        if self._outbox_on:
+            await outbox.mark_occurrence(self._outbox, occurrence.id)
         try:
             await self._occurrences.insert_one(to_doc(occurrence))
         except DuplicateKeyError:
+            if self._outbox_on:
+                await self._outbox.delete_one({"_id": outbox.occurrence_key(occurrence.id)})
             return False
         return True
+
+    async def get_occurrence(self, occurrence_id: str) -> TriggerOccurrence | None:
+        doc = await self._occurrences.find_one({"_id": occurrence_id})
+        return from_doc(TriggerOccurrence, doc) if doc else None
 
     async def list_occurrences(self, trigger_id: str, page: PageRequest) -> Page[TriggerOccurrence]:
         query = {"trigger_id": trigger_id}

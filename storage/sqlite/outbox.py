@@ -25,6 +25,14 @@ def mark(c: sqlite3.Connection, transitions: Sequence[Transition]) -> None:
     )
 
 
+def mark_occurrence(c: sqlite3.Connection, occurrence_id: str) -> None:
+    c.execute(
+        f"INSERT INTO {OUTBOX} (instance_id, upto, published, since) VALUES (?, 1, 0, ?) "
+        "ON CONFLICT DO NOTHING",
+        (f"occurrence:{occurrence_id}", time.time_ns()),
+    )
+
+
 class SqliteOutboxStore:
     _db: SqliteConnection
     _outbox: bool = False
@@ -36,10 +44,10 @@ class SqliteOutboxStore:
     async def pending_outbox(self, limit: int) -> list[OutboxEntry]:
         rows = await self._db.run(
             lambda c: c.execute(
-                f"SELECT instance_id, upto, published FROM {OUTBOX} ORDER BY since LIMIT ?", (limit,)
+                f"SELECT instance_id, upto, published, since FROM {OUTBOX} ORDER BY since LIMIT ?", (limit,)
             ).fetchall()
         )
-        return [OutboxEntry(instance_id, upto, published) for instance_id, upto, published in rows]
+        return [OutboxEntry(*row) for row in rows]
 
     async def mark_published(self, entry: OutboxEntry, published: int) -> None:
         def work(c: sqlite3.Connection) -> None:

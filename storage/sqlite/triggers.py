@@ -12,12 +12,14 @@ from flowql.engine.models import Trigger, TriggerOccurrence
 from flowql.engine.pagination import Page, PageRequest
 
 from ..names import OCCURRENCES, TRIGGERS
+from . import outbox
 from . import rows as records
 from .connection import SqliteConnection
 
 
 class SqliteTriggerStore:
     _db: SqliteConnection
+    _outbox: bool = False
 
     # --- triggers -----------------------------------------------------------------------
     async def insert_trigger(self, trigger: Trigger) -> None:
@@ -90,9 +92,14 @@ class SqliteTriggerStore:
                     occurrence.model_dump_json(),
                 ),
             )
+            if cursor.rowcount == 1 and self._outbox:
+                outbox.mark_occurrence(c, occurrence.id)
             return cursor.rowcount == 1
 
         return await self._db.write(work)
+
+    async def get_occurrence(self, occurrence_id: str) -> TriggerOccurrence | None:
+        return await self._db.run(lambda c: records.one(c, OCCURRENCES, TriggerOccurrence, occurrence_id))
 
     async def list_occurrences(self, trigger_id: str, page: PageRequest) -> Page[TriggerOccurrence]:
         return await self._db.run(

@@ -49,6 +49,7 @@ def fields_995(serial: int) -> str:
     (flowql keeps one) must not hide the cost of a new one."""
     return f"# {serial}\n{FIELDS_995}"
 
+
 SEND = {
     "send": {
         "source": {"account": {"id": "world"}},
@@ -215,7 +216,7 @@ async def cancel(server: LiveServer, sends: int, after: int) -> dict[str, Any]:
         run = await graphql(
             session,
             server.url,
-            "mutation R($w: ID!) { runWorkflow(workflowID: $w, variables: {user: \"c\"}) { id } }",
+            'mutation R($w: ID!) { runWorkflow(workflowID: $w, variables: {user: "c"}) { id } }',
             {"w": workflow_id},
         )
         instance_id = run["data"]["runWorkflow"]["id"]

@@ -3,7 +3,8 @@
 A JetStream subscriber reads every event published on the events subject; the server is
 killed with SIGKILL while instances run, started again on the same store, and once every
 instance has terminated each one has exactly its Formance events (pkg/events/events.go),
-none missing and none stored twice (the outbox republishes what the kill left unsent; the
+and each trigger occurrence its SUCCEEDED_TRIGGER or FAILED_TRIGGER: none missing and
+none stored twice (the outbox republishes what the kill left unsent; the
 `Nats-Msg-Id` of each event lets JetStream drop the copies).
 """
 
@@ -99,8 +100,35 @@ async def test_no_event_is_lost_across_a_sigkill(tmp_path: Path, nats_url: str) 
         with live_server(tmp_path, *flags) as second:
             async with httpx.AsyncClient(base_url=second.url, timeout=10) as client:
                 await wait_all_terminated(client, [*runs, failed])
-            want: Counter[tuple[Any, ...]] = Counter()
-            for instance_id in runs:
+                made = await client.post(
+                    "/api/orchestration/v2/triggers",
+                    json={
+                        "event": "SAVED_PAYMENT",
+                        "workflowID": workflow["id"],
+                        "vars": {"user": "event.user"},
+                    },
+                )
+                trigger_id = made.json()["data"]["id"]
+                payment = {"type": "SAVED_PAYMENT", "payload": {"id": "pay-1", "user": "t"}}
+                await js.publish(incoming, json.dumps(payment).encode())
+                await js.publish(
+                    incoming, json.dumps({"type": "SAVED_PAYMENT", "payload": {"id": "p2"}}).encode()
+                )
+                listing = f"/api/orchestration/v2/triggers/{trigger_id}/occurrences"
+                occurrences: list[dict[str, Any]] = []
+                for _ in range(200):
+                    occurrences = (await client.get(listing)).json()["cursor"]["data"]
+                    if len(occurrences) == 2:
+                        break
+                    await asyncio.sleep(0.05)
+                [started] = [o["workflowInstanceID"] for o in occurrences if o.get("workflowInstanceID")]
+                [refused] = [o["id"] for o in occurrences if o.get("error")]
+                [succeeded] = [o["id"] for o in occurrences if o.get("workflowInstanceID")]
+                await wait_all_terminated(client, [started])
+            want: Counter[tuple[Any, ...]] = Counter(
+                {("SUCCEEDED_TRIGGER", succeeded, None): 1, ("FAILED_TRIGGER", refused, None): 1}
+            )
+            for instance_id in [*runs, started]:
                 want += expected(instance_id, workflow["id"], len(STAGES))
             want += Counter(
                 {
@@ -123,11 +151,17 @@ async def test_no_event_is_lost_across_a_sigkill(tmp_path: Path, nats_url: str) 
 
     print(f"\nevents before the kill: {before_kill} of {total}")
     assert 0 < before_kill < total, "the kill came mid-run"
-    got = Counter((e["type"], e["payload"]["instanceID"], e["payload"].get("number")) for e in seen)
+    got = Counter(
+        (e["type"], e["payload"].get("instanceID", e["payload"]["id"]), e["payload"].get("number"))
+        for e in seen
+    )
     assert got == want, f"missing: {want - got}, extra: {got - want}"
     assert len(set(ids)) == len(ids) == total and None not in ids
     for event in seen:
         assert event["app"] == "orchestration" and event["version"] == "v2" and event["date"]
-        assert event["payload"]["id"] in (workflow["id"], doomed["id"])
+        if not event["type"].endswith("_TRIGGER"):
+            assert event["payload"]["id"] in (workflow["id"], doomed["id"])
+        else:
+            assert event["payload"]["triggerID"] == trigger_id
     [failure] = [e for e in seen if e["type"] == "FAILED_WORKFLOW"]
     assert "insufficient funds" in failure["payload"]["error"]

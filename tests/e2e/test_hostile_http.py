@@ -194,11 +194,9 @@ def test_one_scope_rule_on_every_transport(server: LiveServer) -> None:
         "code": "FORBIDDEN",
         "scope": "orchestration:read",
     }
-    mutation = "mutation { deleteWorkflow(id: \"x\") }"
+    mutation = 'mutation { deleteWorkflow(id: "x") }'
     assert gql(server, mutation, token=READER)["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
 def test_server_log_is_clean(server: LiveServer) -> None:
     assert server.new_faults() == []
-
-

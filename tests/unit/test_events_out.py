@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Sequence
 
 from flowql.engine.events import OutgoingEvent
+from flowql.engine.models import EventMessage
 from flowql.engine.outbox import OutboxPublisher
 from flowql.engine.runtime import Engine
 
@@ -85,4 +86,28 @@ async def test_a_sink_failure_is_retried_not_dropped(make_engine: EngineFactory)
     finally:
         await publisher.stop()
     assert publisher.failures == 1 and len(sink.events) == 4
+    assert await engine.store.pending_outbox(10) == []
+
+
+async def test_trigger_occurrences_are_succeeded_or_failed_trigger(make_engine: EngineFactory) -> None:
+    engine = await enabled(make_engine)
+    workflow = await engine.orchestration.create_workflow(name="t", stages=[{"noop": {}}])
+    good = await engine.triggers.create_trigger(name="g", event="PAID", workflow_id=workflow.id)
+    bad = await engine.triggers.create_trigger(
+        name="b", event="PAID", workflow_id=workflow.id, vars={"x": "event.missing"}
+    )
+    occurrences = await engine.triggers.publish(EventMessage(type="PAID", payload={"n": 1}, id="e1"))
+    assert len(occurrences) == 2
+    sink = ListSink()
+    await asyncio.sleep(0.05)
+    await OutboxPublisher(engine.store, sink).drain_once()
+    triggers = {e.payload["triggerID"]: e for e in sink.events if e.type.endswith("_TRIGGER")}
+    started = next(o for o in occurrences if o.trigger_id == good.id)
+    assert triggers[good.id].type == "SUCCEEDED_TRIGGER"
+    assert triggers[good.id].payload == {
+        "id": started.id,
+        "triggerID": good.id,
+        "workflowInstanceID": started.workflow_instance_id,
+    }
+    assert triggers[bad.id].type == "FAILED_TRIGGER" and "missing" in triggers[bad.id].payload["error"]
     assert await engine.store.pending_outbox(10) == []
