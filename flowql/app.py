@@ -88,8 +88,10 @@ def create_app(
             store_name=store_kind(config.store),
             heartbeat=config.ws_heartbeat,
             max_response_bytes=config.max_response_bytes,
+            outbound_limit=config.ws_outbound_limit,
         ),
     )
+    metrics.attach_fanout(view.fanout)
     state = AppState(
         config=config, store=store, engine=engine, view=view, metrics=metrics, authenticator=authenticator
     )

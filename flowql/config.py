@@ -82,6 +82,8 @@ class Config:
     run_timeout: float = 30.0
     ws_heartbeat: float = 15.0
     """Seconds between WebSocket pings (a dead peer is dropped after a missed pong)."""
+    ws_outbound_limit: int = 64 * 1024
+    """Bytes a WebSocket may leave unread before it is closed with 1013 (flowql/ws_outbox.py)."""
     shutdown_timeout: float = 10.0
     max_attempts: int | None = None
     rest_max_page_size: int = 100
@@ -95,6 +97,8 @@ class Config:
             raise ConfigError(f"log_level: one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}")
         if not 1 <= self.max_page_size <= 1000:
             raise ConfigError(f"max_page_size: must be between 1 and 1000, got {self.max_page_size}")
+        if self.ws_outbound_limit < 1024:
+            raise ConfigError(f"ws_outbound_limit: at least 1024 bytes, got {self.ws_outbound_limit}")
         positive: tuple[str, ...] = ("max_depth", "max_tokens", "max_aliases", "max_selections", "max_cost")
         positive += ("max_response_bytes", "max_driver_failures")
         for name in positive:

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from flowql.engine.models import InstanceStatus, Transition
 from flowql.engine.runtime import Engine
+
+if TYPE_CHECKING:
+    from .fanout import Multiplexer
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -43,7 +47,22 @@ class Metrics:
         )
         self.subscriptions = Gauge(
             "flowql_subscriptions_open",
-            "Open live subscriptions (event-bus subscriptions, one per GraphQL subscription).",
+            "Open GraphQL subscriptions (subscribers of shared executions).",
+            registry=self.registry,
+        )
+        self.executions = Gauge(
+            "flowql_subscription_executions_open",
+            "Shared subscription executions: one per distinct document, variables and grant.",
+            registry=self.registry,
+        )
+        self.bus_subscriptions = Gauge(
+            "flowql_bus_subscriptions_open",
+            "Event-bus subscriptions (one per execution).",
+            registry=self.registry,
+        )
+        self.slow_websockets = Counter(
+            "flowql_websocket_slow_closed_total",
+            "WebSockets closed with 1013 because they left more than the outbound limit unread.",
             registry=self.registry,
         )
         self.websockets = Gauge(
@@ -102,9 +121,14 @@ class Metrics:
         engine.bus.add_listener(self._on_transition)
         engine.add_retry_listener(lambda kind: self.retries.labels(kind).inc())
         engine.triggers.add_filter_error_listener(self.filter_errors.inc)
-        self.subscriptions.set_function(lambda: engine.bus.subscription_count)
+        self.bus_subscriptions.set_function(lambda: engine.bus.subscription_count)
         self.store_available.set_function(lambda: float(engine.executor.store_available))
         self.driver_failures.set_function(lambda: engine.executor.driver_failures)
+
+    def attach_fanout(self, fanout: Multiplexer) -> None:
+        """Subscribers and shared executions of the GraphQL view."""
+        self.subscriptions.set_function(lambda: fanout.subscribers)
+        self.executions.set_function(lambda: fanout.executions)
 
     def _on_transition(self, transition: Transition) -> None:
         self.transitions.labels(transition.kind.value, transition.status.value).inc()

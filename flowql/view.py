@@ -4,10 +4,13 @@ Strawberry does the protocol work (HTTP, graphql-transport-ws, graphql-ws); this
 fills its hooks: a typed `Context` with per-request DataLoaders, the caller's grant, our
 offline GraphiQL page, and WebSocket heartbeats (aiohttp pings every `heartbeat` seconds
 and drops a peer that stops answering: graphql-transport-ws has no server ping of its own).
+Subscriptions over both protocols run shared (fanout.py, ws_handlers.py) and every socket
+writes through a bounded outbox (ws_outbox.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import weakref
@@ -35,9 +38,12 @@ from flowql.schema import ApiLimits, Context
 
 from .auth import Authenticator, refusal
 from .config import READ
+from .fanout import Multiplexer
 from .metrics import Metrics
 from .scope_check import apply, grant_of
+from .ws_handlers import SharedGraphQLWSHandler, SharedTransportWSHandler
 from .ws_messages import CheckedWebSocketAdapter
+from .ws_outbox import DEFAULT_LIMIT, Outbox
 
 WEBSOCKET = web.RequestKey("flowql.websocket", bool)
 """Request key set on WebSocket upgrades (the latency histogram skips them)."""
@@ -55,10 +61,14 @@ class ViewSettings:
     max_subscriptions_per_connection: int = 100
     allowed_origins: Sequence[str] = ()
     max_response_bytes: int = 16 * 2**20
+    outbound_limit: int = DEFAULT_LIMIT
+    """Bytes a WebSocket may leave unread before it is closed with 1013 (ws_outbox.py)."""
 
 
 class FlowqlView(GraphQLView[Context, None]):
     websocket_adapter_class = CheckedWebSocketAdapter
+    graphql_transport_ws_handler_class = SharedTransportWSHandler
+    graphql_ws_handler_class = SharedGraphQLWSHandler
 
     def __init__(
         self,
@@ -83,6 +93,7 @@ class FlowqlView(GraphQLView[Context, None]):
         self.metrics = metrics
         self.settings = settings
         self.websockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+        self.fanout = Multiplexer(schema, self._execution_context, self.encode_json)
         self._ide_html = GRAPHIQL_PAGE.read_text(encoding="utf-8")
 
     def decode_json(self, data: str | bytes) -> object:
@@ -161,6 +172,22 @@ class FlowqlView(GraphQLView[Context, None]):
         )
         apply(context, self.authenticator.grant(request.headers.get("Authorization")))
         return context
+
+    def _execution_context(self, subscriber: Context) -> Context:
+        """The context of a shared execution: the subscriber's grant, nothing of its connection."""
+        return Context(
+            engine=self.engine,
+            loaders=build_loaders(self.engine),
+            limits=self.settings.limits,
+            store_name=self.settings.store_name,
+            scopes=subscriber.scopes,
+            authenticated=subscriber.authenticated,
+        )
+
+    def make_outbox(self, ws: web.WebSocketResponse, transport: asyncio.Transport) -> Outbox:
+        return Outbox(
+            ws, transport, limit=self.settings.outbound_limit, on_overflow=self.metrics.slow_websockets.inc
+        )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         request: web.Request = context.request

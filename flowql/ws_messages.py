@@ -5,18 +5,21 @@ list, a `start` without `payload`, a `query` that is a number or `variables` tha
 string raised inside the handler (a dropped connection or an INTERNAL error, and a
 traceback in the log). Both protocols treat such a message as invalid here: the socket is
 closed with 4400 and a reason naming the field (graphql-transport-ws: "invalid message").
+
+Every message out goes through the socket's `Outbox` (ws_outbox.py): in order with the
+frames of shared subscription executions, and never awaiting the peer.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
+from aiohttp import web
 from strawberry.aiohttp.views import AiohttpWebSocketAdapter
-from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.http.async_base_view import AsyncBaseHTTPView
 
-log = logging.getLogger(__name__)
+from .ws_outbox import Outbox
 
 INVALID_MESSAGE = 4400
 _OPERATION_TYPES = ("subscribe", "start")  # graphql-transport-ws, legacy graphql-ws
@@ -54,17 +57,27 @@ def _payload_problem(payload: dict[str, Any]) -> str | None:
 
 class CheckedWebSocketAdapter(AiohttpWebSocketAdapter):
     """Strawberry's aiohttp adapter; a malformed message closes the socket (4400), and a
-    result for a socket that is gone is dropped: an operation still running when the socket
-    closed (a client vanished, or the handler closed it for a duplicate id) raised out of
-    its task into the error log."""
+    message for a socket that is gone is dropped (an operation still running when the
+    socket closed raised out of its task into the error log)."""
+
+    def __init__(
+        self,
+        view: AsyncBaseHTTPView[Any, Any, Any, Any, Any, Any, Any],
+        request: web.Request,
+        ws: web.WebSocketResponse,
+    ) -> None:
+        super().__init__(view, request, ws)
+        transport = request.transport
+        assert transport is not None, "a prepared WebSocket has a transport"
+        self.outbox: Outbox = view.make_outbox(ws, transport)  # type: ignore[attr-defined]
 
     async def send_json(self, message: Mapping[str, object]) -> None:
-        if self.ws.closed:
-            return
-        try:
-            await super().send_json(message)
-        except WebSocketDisconnected:
-            log.debug("result dropped: the WebSocket is gone")
+        encoded = self.view.encode_json(message)
+        self.outbox.send(encoded if isinstance(encoded, bytes) else encoded.encode())
+
+    async def close(self, code: int, reason: str) -> None:
+        self.outbox.flush()  # what was sent before the close goes out before it
+        await super().close(code, reason)
 
     async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncGenerator[object, None]:
         async for message in super().iter_json(ignore_parsing_errors=ignore_parsing_errors):

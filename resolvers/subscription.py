@@ -5,6 +5,9 @@ none missed and none twice, and ends when the instance terminates (the engine's
 `watch_instance` heals a bus overflow by replaying the gap from the store).
 `stageTransitions(workflowID)` is live only and never ends; a subscriber that falls more
 than the bus queue behind is closed with a CONFLICT error saying so and resubscribes.
+
+Each resolver declares its `Catchup` (what a subscriber joining its shared execution late
+is sent first, flowql/fanout.py) before its first result.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import strawberry
 
 from flowql.engine.bus import Overflow
 from flowql.engine.errors import conflict, validation
-from flowql.schema import Info, Instance, StageTransition
+from flowql.schema import Catchup, Info, Instance, StageTransition
 
 
 @strawberry.type
@@ -35,10 +38,12 @@ class Subscription:
         if (instance_id is None) == (workflow_id is None):
             raise validation("instanceID: give exactly one of instanceID or workflowID", field="instanceID")
         if instance_id is not None:
+            info.context.catchup = Catchup.ALL  # the store's sequence, whenever one starts reading
             async for transition in orchestration.watch_instance(instance_id):
                 yield StageTransition.from_model(transition)
             return
         assert workflow_id is not None
+        info.context.catchup = Catchup.LIVE
         try:
             async for transition in orchestration.watch_workflow(workflow_id):
                 yield StageTransition.from_model(transition)
@@ -50,6 +55,7 @@ class Subscription:
     )
     async def instance_updated(self, info: Info, id: strawberry.ID) -> AsyncGenerator[Instance, None]:
         orchestration = info.context.engine.orchestration
+        info.context.catchup = Catchup.LATEST
         instance = await orchestration.get_instance(id)
         yield Instance.from_model(instance)
         seen = instance.transition_count

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .build import ExtensionFactory, build_schema
 from .connection import Connection, Edge, PageInfo, connection_of, page_request
-from .context import ApiLimits, Context, Info, Loaders
+from .context import ApiLimits, Catchup, Context, Info, Loaders
 from .enums import InstanceStatus, StageKind, StageStatus
 from .instance import Instance
 from .ledger import Account, Balance, Wallet
@@ -23,6 +23,7 @@ __all__ = [
     "ApiLimits",
     "Balance",
     "BigInt",
+    "Catchup",
     "Connection",
     "Context",
     "CreateTriggerInput",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,18 @@ class ApiLimits:
     """Upper bound of `runWorkflow(wait: true)`; None: the engine's run timeout."""
 
 
+class Catchup(enum.Enum):
+    """What a subscriber joining a shared subscription execution late is sent first
+    (flowql/fanout.py); a subscription resolver declares it on its context."""
+
+    ALL = "all"
+    """Every result so far: the stream is the same for whoever reads it from the start."""
+    LATEST = "latest"
+    """The latest result: each result is a snapshot of the current state."""
+    LIVE = "live"
+    """Nothing: the stream is live only."""
+
+
 @dataclass(eq=False, kw_only=True)
 class Context:
     engine: Engine
@@ -55,8 +68,10 @@ class Context:
     """The caller's token (the key of per-token limits); None when auth is off."""
     connection_params: dict[str, object] | None = None
     """Set by the WebSocket handlers from `connection_init`."""
+    catchup: Catchup | None = None
+    """Declared by a subscription resolver; None: late subscribers get their own execution."""
 
 
 Info = strawberry.Info[Context, None]
 
-__all__ = ["ApiLimits", "Context", "Info", "Loaders"]
+__all__ = ["ApiLimits", "Catchup", "Context", "Info", "Loaders"]

@@ -5,14 +5,18 @@ handlers with a traceback in the log and a dropped connection)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from types import SimpleNamespace
+from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import ClientConnectionResetError
 
 from flowql.ws_messages import CheckedWebSocketAdapter
+from flowql.ws_outbox import Outbox
 from tests.api.client import LEGACY_WS, TRANSPORT_WS, Api
 
 SUBSCRIPTION = "subscription($id: ID!) { stageTransitions(instanceID: $id) { seq } }"
@@ -76,23 +80,48 @@ class _GoneSocket:
 
     closed = False
 
-    async def send_str(self, data: str) -> None:
-        raise ClientConnectionResetError("Cannot write to closing transport")
+
+class _GoneTransport:
+    def __init__(self, closing: bool) -> None:
+        self.closing = closing
+        self.written: list[bytes] = []
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def write(self, data: bytes) -> None:
+        if self.closing:
+            raise ClientConnectionResetError("Cannot write to closing transport")
+        self.written.append(data)
 
 
 class _View:
     def encode_json(self, data: object) -> str:
         return json.dumps(data)
 
+    def make_outbox(self, ws: Any, transport: Any) -> Outbox:
+        return Outbox(ws, transport)
+
 
 async def test_a_result_for_a_vanished_peer_is_dropped() -> None:
     """The fuzzer saw 'Exception in worker task' (ClientConnectionResetError) logged when an
     operation's result was sent as the client closed: the peer is gone, nothing to report."""
-    adapter = CheckedWebSocketAdapter(_View(), None, _GoneSocket())  # type: ignore[arg-type]
+    transport = _GoneTransport(closing=False)
+    adapter = CheckedWebSocketAdapter(_View(), SimpleNamespace(transport=transport), _GoneSocket())  # type: ignore[arg-type]
     await adapter.send_json({"type": "next", "id": "1", "payload": {}})
+    transport.closing = True  # the peer went before the outbox flushed
+    await asyncio.sleep(0)
     gone = _GoneSocket()
     gone.closed = True
-    await CheckedWebSocketAdapter(_View(), None, gone).send_json({"type": "complete", "id": "1"})  # type: ignore[arg-type]
+    other = _GoneTransport(closing=False)
+    await CheckedWebSocketAdapter(_View(), SimpleNamespace(transport=other), gone).send_json(  # type: ignore[arg-type]
+        {"type": "complete", "id": "1"}
+    )
+    await asyncio.sleep(0)
+    assert transport.written == [] and other.written == []
 
 
 @pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS], ids=["transport-ws", "legacy-ws"])
