@@ -11,6 +11,8 @@ class ErrorCode(str, Enum):
     CONFLICT = "CONFLICT"
     UNAUTHENTICATED = "UNAUTHENTICATED"
     FORBIDDEN = "FORBIDDEN"
+    UNAVAILABLE = "UNAVAILABLE"
+    """A bound is full (subscriptions, connections): try again later."""
     INTERNAL = "INTERNAL"
 
 

@@ -89,6 +89,10 @@ def create_app(
             heartbeat=config.ws_heartbeat,
             max_response_bytes=config.max_response_bytes,
             outbound_limit=config.ws_outbound_limit,
+            ws_init_timeout=config.ws_init_timeout,
+            max_websockets=config.max_websockets,
+            max_subscriptions=config.max_subscriptions,
+            max_subscriptions_per_token=config.max_subscriptions_per_token,
         ),
     )
     metrics.attach_fanout(view.fanout)

@@ -76,6 +76,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--header-timeout", type=float, help="seconds to send a complete request (FLOWQL_HEADER_TIMEOUT)"
     )
     serve.add_argument(
+        "--ws-init-timeout", type=float, help="seconds to send connection_init (FLOWQL_WS_INIT_TIMEOUT)"
+    )
+    serve.add_argument("--max-websockets", type=int, help="open WebSockets in all (FLOWQL_MAX_WEBSOCKETS)")
+    serve.add_argument(
+        "--max-subscriptions", type=int, help="open subscriptions in all (FLOWQL_MAX_SUBSCRIPTIONS)"
+    )
+    serve.add_argument(
+        "--max-subscriptions-per-token",
+        type=int,
+        help="open subscriptions per token (FLOWQL_MAX_SUBSCRIPTIONS_PER_TOKEN)",
+    )
+    serve.add_argument(
         "--max-driver-failures",
         type=int,
         help="engine failures on one instance before it FAILS (FLOWQL_MAX_DRIVER_FAILURES)",
@@ -110,6 +122,10 @@ def config_from(args: argparse.Namespace) -> Config:
         "header_timeout": args.header_timeout,
         "metrics_public": args.metrics_public,
         "max_driver_failures": args.max_driver_failures,
+        "ws_init_timeout": args.ws_init_timeout,
+        "max_websockets": args.max_websockets,
+        "max_subscriptions": args.max_subscriptions,
+        "max_subscriptions_per_token": args.max_subscriptions_per_token,
         "auth_tokens": parse_tokens(" ".join(args.auth_tokens), key="--auth-token")
         if args.auth_tokens
         else None,

@@ -75,6 +75,13 @@ class Config:
     header_timeout: float = 10.0
     """Seconds a connection may take to send a complete request (slowloris), also the
     idle keep-alive time."""
+    ws_init_timeout: float = 5.0
+    """Seconds a WebSocket may take to send `connection_init` (then closed with 4408)."""
+    max_websockets: int = 10_000
+    max_subscriptions: int = 10_000
+    """Open GraphQL subscriptions in total."""
+    max_subscriptions_per_token: int = 1_000
+    """Open GraphQL subscriptions per bearer token (auth on)."""
     max_driver_failures: int = 10
     """Unexpected engine failures on one instance before it FAILS with INTERNAL."""
     metrics_public: bool = False
@@ -100,7 +107,8 @@ class Config:
         if self.ws_outbound_limit < 1024:
             raise ConfigError(f"ws_outbound_limit: at least 1024 bytes, got {self.ws_outbound_limit}")
         positive: tuple[str, ...] = ("max_depth", "max_tokens", "max_aliases", "max_selections", "max_cost")
-        positive += ("max_response_bytes", "max_driver_failures")
+        positive += ("max_response_bytes", "max_driver_failures", "max_websockets", "max_subscriptions")
+        positive += ("max_subscriptions_per_token",)
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}: must be positive")
@@ -110,7 +118,7 @@ class Config:
             )
         if self.max_attempts is not None and self.max_attempts < 1:
             raise ConfigError(f"max_attempts: must be at least 1, got {self.max_attempts}")
-        for name in ("run_timeout", "ws_heartbeat", "shutdown_timeout", "header_timeout"):
+        for name in ("run_timeout", "ws_heartbeat", "shutdown_timeout", "header_timeout", "ws_init_timeout"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name}: must be positive")
 

@@ -25,6 +25,7 @@ from aiohttp import web
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
 from strawberry.aiohttp.views import GraphQLView
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types import ExecutionResult
@@ -41,6 +42,7 @@ from .config import READ
 from .fanout import Multiplexer
 from .metrics import Metrics
 from .scope_check import apply, grant_of
+from .slots import SubscriptionSlots
 from .ws_handlers import SharedGraphQLWSHandler, SharedTransportWSHandler
 from .ws_messages import CheckedWebSocketAdapter
 from .ws_outbox import DEFAULT_LIMIT, Outbox
@@ -63,6 +65,11 @@ class ViewSettings:
     max_response_bytes: int = 16 * 2**20
     outbound_limit: int = DEFAULT_LIMIT
     """Bytes a WebSocket may leave unread before it is closed with 1013 (ws_outbox.py)."""
+    ws_init_timeout: float = 5.0
+    """Seconds a WebSocket may take to send `connection_init` (then 4408)."""
+    max_websockets: int = 10_000
+    max_subscriptions: int = 10_000
+    max_subscriptions_per_token: int = 1_000
 
 
 class FlowqlView(GraphQLView[Context, None]):
@@ -84,7 +91,7 @@ class FlowqlView(GraphQLView[Context, None]):
             keep_alive=True,  # graphql-ws `ka` messages
             keep_alive_interval=settings.keep_alive_interval,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
-            connection_init_wait_timeout=timedelta(seconds=30),
+            connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout),
             max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
             allowed_origins=settings.allowed_origins,
         )
@@ -94,6 +101,11 @@ class FlowqlView(GraphQLView[Context, None]):
         self.settings = settings
         self.websockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
         self.fanout = Multiplexer(schema, self._execution_context, self.encode_json)
+        self.open_websockets = 0
+        self._initialised: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+        self.subscription_slots = SubscriptionSlots(
+            total=settings.max_subscriptions, per_token=settings.max_subscriptions_per_token
+        )
         self._ide_html = GRAPHIQL_PAGE.read_text(encoding="utf-8")
 
     def decode_json(self, data: str | bytes) -> object:
@@ -192,7 +204,15 @@ class FlowqlView(GraphQLView[Context, None]):
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         request: web.Request = context.request
         fallback = self.authenticator.grant(request.headers.get("Authorization"))
-        apply(context, self.authenticator.grant_from_params(context.connection_params, fallback))
+        grant = self.authenticator.grant_from_params(context.connection_params, fallback)
+        apply(context, grant)
+        ws = context.response
+        if isinstance(ws, web.WebSocketResponse):
+            self._initialised.add(ws)
+            if grant.scopes is not None and not grant.authenticated:
+                # Not acked: 4403 on both protocols (legacy graphql-ws would close with 1011).
+                await ws.close(code=4403, message=b"Forbidden: a valid bearer token is required")
+                raise ConnectionRejectionError()
         return cast(UnsetType, UNSET)  # no payload in connection_ack
 
     async def render_graphql_ide(self, request: web.Request) -> web.Response:
@@ -204,6 +224,11 @@ class FlowqlView(GraphQLView[Context, None]):
     async def create_websocket_response(
         self, request: web.Request, subprotocol: str | None
     ) -> web.WebSocketResponse:
+        if self.open_websockets >= self.settings.max_websockets:
+            raise web.HTTPServiceUnavailable(
+                text=f"the server holds its most WebSockets ({self.settings.max_websockets}); try later",
+                headers={"Retry-After": "5"},
+            )
         # No permessage-deflate: its zlib state cost ~100 KB per connection for messages of a
         # few hundred bytes (tests/bench/subscription_load.py: 152 -> 49 KB RSS per subscriber).
         ws = web.WebSocketResponse(
@@ -211,9 +236,18 @@ class FlowqlView(GraphQLView[Context, None]):
         )
         await ws.prepare(request)
         self.websockets.add(ws)
+        self.open_websockets += 1
         self.metrics.websockets.inc()
         request[WEBSOCKET] = True
+        if subprotocol == GRAPHQL_WS_PROTOCOL:  # graphql-transport-ws has Strawberry's own 4408
+            asyncio.get_running_loop().call_later(
+                self.settings.ws_init_timeout, lambda: asyncio.ensure_future(self._init_deadline(ws))
+            )
         return ws
+
+    async def _init_deadline(self, ws: web.WebSocketResponse) -> None:
+        if ws not in self._initialised and not ws.closed:
+            await ws.close(code=4408, message=b"Connection initialisation timeout")
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         try:
@@ -224,6 +258,7 @@ class FlowqlView(GraphQLView[Context, None]):
             return _refusal(error.status, error.text or "request body too large")
         finally:
             if request.get(WEBSOCKET):
+                self.open_websockets -= 1
                 self.metrics.websockets.dec()
 
     async def close_websockets(self, reason: str = "server shutting down") -> None:

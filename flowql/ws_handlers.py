@@ -6,22 +6,28 @@ runs a subscription and sends its results is replaced: the operation joins the
 `Multiplexer`'s shared execution for its key, which writes the `next` (graphql-ws: `data`)
 frames straight to this socket's outbox; the operation's task just waits for the end and
 then sends `complete` as Strawberry would. A subscription refused before execution runs on
-Strawberry's own path, so its error reads exactly as before.
+Strawberry's own path, so its error reads exactly as before. Each subscriber holds one of
+the view's subscription slots while it follows (`--max-subscriptions` in total and
+`--max-subscriptions-per-token`: they count subscribers, not shared executions); one over
+a bound gets an UNAVAILABLE error and nothing runs for it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
+from graphql import GraphQLError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
 )
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
-from strawberry.subscriptions.protocols.graphql_ws.types import CompleteMessage
+from strawberry.subscriptions.protocols.graphql_ws.types import CompleteMessage, ErrorMessage
 
+from flowql.engine.errors import FlowqlError
 from flowql.schema import Context
 
 from .fanout import Member, Outcome
@@ -51,6 +57,18 @@ async def _follow(
         execution.leave(member)
 
 
+def _slot(handler: SharedTransportWSHandler | SharedGraphQLWSHandler) -> AbstractContextManager[None]:
+    """Raises FlowqlError(UNAVAILABLE) when the subscriber is over a bound."""
+    view: FlowqlView = handler.view  # type: ignore[assignment]
+    slot = view.subscription_slots.hold(handler.context.token)
+    slot.__enter__()
+    return slot
+
+
+def _refusal(error: FlowqlError) -> GraphQLError:
+    return GraphQLError(error.message, extensions={"code": error.code.value})
+
+
 class SharedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         view: FlowqlView = self.view  # type: ignore[assignment]
@@ -58,8 +76,18 @@ class SharedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await super().run_operation(operation)
             return
         assert isinstance(self.websocket, CheckedWebSocketAdapter)
+        try:
+            slot = _slot(self)
+        except FlowqlError as error:
+            await operation.send_initial_errors([_refusal(error)])
+            return
         member = Member(self.websocket.outbox, _prefix(operation.id, "next"))
-        outcome = await _follow(self, member, operation.query, operation.operation_name, operation.variables)
+        try:
+            outcome = await _follow(
+                self, member, operation.query, operation.operation_name, operation.variables
+            )
+        finally:
+            slot.__exit__(None, None, None)
         if outcome is Outcome.REFUSED:
             await super().run_operation(operation)
             return
@@ -75,11 +103,20 @@ class SharedGraphQLWSHandler(BaseGraphQLWSHandler[Context, None]):
             await super().handle_async_results(operation_id, query, operation_name, variables)
             return
         assert isinstance(self.websocket, CheckedWebSocketAdapter)
+        try:
+            slot = _slot(self)
+        except FlowqlError as error:
+            payload = _refusal(error).formatted
+            await self.send_message(ErrorMessage(type="error", id=operation_id, payload=payload))
+            self.tasks.pop(operation_id, None)
+            return
         member = Member(self.websocket.outbox, _prefix(operation_id, "data"))
         try:
             outcome = await _follow(self, member, query, operation_name, variables)
         except asyncio.CancelledError:  # `stop` or the socket closed: Strawberry completes too
             outcome = Outcome.COMPLETED
+        finally:
+            slot.__exit__(None, None, None)
         if outcome is Outcome.REFUSED:
             await super().handle_async_results(operation_id, query, operation_name, variables)
             return
