@@ -31,6 +31,7 @@ from typing import Any, Literal
 import cel
 
 from .errors import FlowqlError, validation
+from .expr_lang import translate
 
 MAX_EXPRESSION_LENGTH = 4096
 MAX_VARIABLE_LENGTH = 65536
@@ -91,6 +92,7 @@ def compile_expression(field: str, source: str) -> Expression:
         )
     if not source.strip():
         raise validation(f"{field}: expression is empty", field=field)
+    source = translate(field, source, methods=FUNCTIONS)  # Formance's expr-lang, as CEL
     try:
         program = cel.compile(source)
     except ValueError as exc:
@@ -255,6 +257,8 @@ def to_variable(result: Any) -> str:
         text = "true" if result else "false"
     elif isinstance(result, int):
         text = str(result)
+    elif isinstance(result, float) and result.is_integer() and abs(result) < 1e21:
+        text = str(int(result))  # as Go's JSON writes 1200000.0 (Formance's trigger vars)
     elif isinstance(result, bytes | datetime | timedelta):
         text = _json_default(result)
     else:

@@ -105,7 +105,7 @@ async def test_no_event_is_lost_across_a_sigkill(tmp_path: Path, nats_url: str) 
                     json={
                         "event": "SAVED_PAYMENT",
                         "workflowID": workflow["id"],
-                        "vars": {"user": "event.user"},
+                        "vars": {"user": "event.user + ''"},
                     },
                 )
                 trigger_id = made.json()["data"]["id"]

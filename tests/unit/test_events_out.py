@@ -94,7 +94,7 @@ async def test_trigger_occurrences_are_succeeded_or_failed_trigger(make_engine: 
     workflow = await engine.orchestration.create_workflow(name="t", stages=[{"noop": {}}])
     good = await engine.triggers.create_trigger(name="g", event="PAID", workflow_id=workflow.id)
     bad = await engine.triggers.create_trigger(
-        name="b", event="PAID", workflow_id=workflow.id, vars={"x": "event.missing"}
+        name="b", event="PAID", workflow_id=workflow.id, vars={"x": "event.missing.deep"}
     )
     occurrences = await engine.triggers.publish(EventMessage(type="PAID", payload={"n": 1}, id="e1"))
     assert len(occurrences) == 2
