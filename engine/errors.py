@@ -12,7 +12,7 @@ class ErrorCode(str, Enum):
     UNAUTHENTICATED = "UNAUTHENTICATED"
     FORBIDDEN = "FORBIDDEN"
     UNAVAILABLE = "UNAVAILABLE"
-    """A bound is full (subscriptions, connections): try again later."""
+    """A bound is full (subscriptions, connections) or the store cannot be reached: try again later."""
     INTERNAL = "INTERNAL"
 
 
@@ -27,6 +27,23 @@ class FlowqlError(Exception):
 
     def __repr__(self) -> str:
         return f"FlowqlError({self.code.value}, {self.message!r}, field={self.field!r})"
+
+
+UNAVAILABLE_MESSAGE = "the store is unavailable; retry later"
+_unavailable: tuple[type[BaseException], ...] = ()
+
+
+def register_unavailable(*errors: type[BaseException]) -> None:
+    """Driver exceptions that mean "the store cannot be reached" (registered by whoever opens
+    the store, so the engine never imports a driver): they answer UNAVAILABLE, not INTERNAL."""
+    global _unavailable
+    _unavailable = tuple(dict.fromkeys((*_unavailable, *errors)))
+
+
+def is_unavailable(error: BaseException | None) -> bool:
+    return isinstance(error, _unavailable) or (
+        isinstance(error, FlowqlError) and error.code is ErrorCode.UNAVAILABLE
+    )
 
 
 def validation(message: str, *, field: str | None = None) -> FlowqlError:

@@ -30,7 +30,7 @@ from .guards import setup_guards
 from .metrics import Metrics
 from .scope_check import ScopeCheck
 from .status_page import setup_status_page
-from .stores import create_store, store_kind
+from .stores import create_store, open_store, store_kind, store_reachable
 from .view import WEBSOCKET, FlowqlView, ViewSettings
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,8 @@ class AppState:
 
 
 STATE = web.AppKey("flowql.state", AppState)
+READY_PROBE_TIMEOUT = 2.0
+"""Seconds /readyz waits for the store to answer."""
 
 
 def create_app(
@@ -60,7 +62,7 @@ def create_app(
 ) -> web.Application:
     """Build the application; nothing is opened until aiohttp starts it."""
     config = config or Config()
-    store = store if store is not None else create_store(config.store)
+    store = store if store is not None else create_store(config.store, timeout=config.store_timeout)
     engine_config = engine_config or EngineConfig(
         run_timeout=config.run_timeout, retry=RetryPolicy(max_attempts=config.max_attempts)
     )
@@ -121,7 +123,7 @@ def create_app(
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     state = app[STATE]
-    await state.store.open()
+    await open_store(state.store, state.config.store, timeout=state.config.store_timeout)
     events_out: Any = None
     try:
         if state.config.nats_url:
@@ -187,6 +189,10 @@ async def _readyz(request: web.Request) -> web.Response:
         status = "stopping"
     else:
         status = "starting" if not state.ready else "store unavailable"
+    if ready and not await store_reachable(
+        state.store, timeout=min(READY_PROBE_TIMEOUT, state.config.store_timeout)
+    ):
+        ready, status = False, "store unavailable"
     return web.json_response({"status": status}, status=200 if ready else 503)
 
 

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from .config import Config, ConfigError, parse_tokens
 from .jsonlog import configure_logging
+from .stores import StoreStartupError, store_kind
 
 log = logging.getLogger("flowql")
 
@@ -27,6 +28,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="TCP port (FLOWQL_PORT, default 8080)")
     serve.add_argument(
         "--store", help="sqlite:///path, sqlite:///:memory: or mongodb://host/db (FLOWQL_STORE)"
+    )
+    serve.add_argument(
+        "--store-timeout",
+        type=float,
+        help="seconds to reach the store at start-up before exiting (FLOWQL_STORE_TIMEOUT, default 10)",
     )
     serve.add_argument("--nats-url", "--nats", dest="nats_url", help="NATS JetStream URL (FLOWQL_NATS_URL)")
     serve.add_argument("--nats-subject", help="subject of incoming events (FLOWQL_NATS_SUBJECT)")
@@ -107,6 +113,7 @@ def config_from(args: argparse.Namespace) -> Config:
         "host": args.host,
         "port": args.port,
         "store": args.store,
+        "store_timeout": args.store_timeout,
         "nats_url": args.nats_url,
         "nats_subject": args.nats_subject,
         "events_subject": args.events_subject,
@@ -162,10 +169,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         config = config_from(args)
+        store_kind(config.store)
     except ConfigError as error:
         print(f"flowql: configuration error: {error}", file=sys.stderr)
         return 2
-    serve(config)
+    try:
+        serve(config)
+    except ConfigError as error:  # found while building the app (a MongoDB URI the driver refuses)
+        print(f"flowql: configuration error: {error}", file=sys.stderr)
+        return 2
+    except StoreStartupError as error:
+        print(f"flowql: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

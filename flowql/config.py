@@ -55,6 +55,8 @@ class Config:
     host: str = "127.0.0.1"
     port: int = 8080
     store: str = "sqlite:///./flowql.db"
+    store_timeout: float = 10.0
+    """Seconds to reach the store at start-up (and a MongoDB server on each call) before failing."""
     nats_url: str | None = None
     nats_subject: str = "orchestration.events"
     events_subject: str = "orchestration"
@@ -118,7 +120,8 @@ class Config:
             )
         if self.max_attempts is not None and self.max_attempts < 1:
             raise ConfigError(f"max_attempts: must be at least 1, got {self.max_attempts}")
-        for name in ("run_timeout", "ws_heartbeat", "shutdown_timeout", "header_timeout", "ws_init_timeout"):
+        timeouts = ("run_timeout", "ws_heartbeat", "shutdown_timeout", "header_timeout", "ws_init_timeout")
+        for name in (*timeouts, "store_timeout"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name}: must be positive")
 

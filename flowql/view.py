@@ -26,7 +26,7 @@ from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
 from strawberry.aiohttp.views import GraphQLView
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLRequestData
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import SubscriptionExecutionResult
@@ -249,6 +249,14 @@ class FlowqlView(GraphQLView[Context, None]):
         if ws not in self._initialised and not ws.closed:
             await ws.close(code=4408, message=b"Connection initialisation timeout")
 
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: web.Response
+    ) -> web.Response:
+        response = super().create_response(response_data, sub_response)
+        if _unavailable(response_data):  # the store went away: 503, as /readyz says
+            response.set_status(503)
+        return response
+
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         try:
             return await self.run(request=request)
@@ -290,6 +298,15 @@ def _tree_problem(value: object, max_depth: int) -> str | None:
             children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
             stack.extend((child, depth + 1) for child in children)
     return None
+
+
+def _unavailable(data: GraphQLHTTPResponse | list[GraphQLHTTPResponse]) -> bool:
+    results = data if isinstance(data, list) else [data]
+    errors: list[dict[str, object]] = [e for r in results for e in r.get("errors") or []]  # type: ignore[misc]
+    return any(
+        isinstance(ext := error.get("extensions"), dict) and ext.get("code") == ErrorCode.UNAVAILABLE.value
+        for error in errors
+    )
 
 
 def _refusal(status: int, reason: str) -> web.Response:

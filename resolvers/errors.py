@@ -3,6 +3,8 @@
 - a `FlowqlError` keeps its message (which names the field) and gets its code;
 - an error graphql-core or Strawberry raised about the document or the variables (no
   original exception) is a VALIDATION error, unless it already carries a code;
+- a store that cannot be reached (`is_unavailable`) is UNAVAILABLE, logged as a warning
+  (the HTTP answer is 503: flowql/view.py);
 - anything else is INTERNAL with a generic message; the original is logged server-side
   with its traceback, and only the log line's `error_id` reaches the client.
 """
@@ -23,7 +25,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from flowql.engine.errors import ErrorCode, FlowqlError
+from flowql.engine.errors import UNAVAILABLE_MESSAGE, ErrorCode, FlowqlError, is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +47,11 @@ _CLIENT_MISTAKES = (InvalidOperationTypeError, CannotGetOperationTypeError, Miss
 
 def _is_internal(error: GraphQLError) -> bool:
     original = _original(error)
-    return original is not None and not isinstance(original, (FlowqlError, GraphQLError, *_CLIENT_MISTAKES))
+    return (
+        original is not None
+        and not isinstance(original, (FlowqlError, GraphQLError, *_CLIENT_MISTAKES))
+        and not is_unavailable(original)
+    )
 
 
 def _client_message(error: GraphQLError, original: BaseException | None) -> str:
@@ -69,7 +75,10 @@ def client_error(error: GraphQLError) -> GraphQLError:
         return error
     original = _original(error)
     message = error.message
-    if isinstance(original, FlowqlError):
+    if is_unavailable(original) and not isinstance(original, FlowqlError):
+        extensions = {"code": ErrorCode.UNAVAILABLE.value}
+        message = UNAVAILABLE_MESSAGE
+    elif isinstance(original, FlowqlError):
         extensions["code"] = original.code.value
         if original.field:
             extensions["field"] = original.field
@@ -98,6 +107,9 @@ def log_internal(errors: list[GraphQLError], execution_context: ExecutionContext
     """Log every internal error once, with its traceback and an id the client also gets."""
     for error in errors:
         original = _original(error)
+        if is_unavailable(original) and not isinstance(original, FlowqlError):
+            log.warning("store unavailable", extra={"error": f"{type(original).__name__}: {original}"})
+            continue
         if original is None or not _is_internal(error) or getattr(original, _ERROR_ID, None):
             continue
         error_id = uuid.uuid4().hex[:16]

@@ -7,7 +7,7 @@ never starts it. Without the binary the test skips and says how to install it; w
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 
@@ -40,18 +40,26 @@ def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield from _require(services.nats_url(tmp_path_factory.mktemp("nats")))
 
 
-@pytest.fixture(params=BACKENDS)
-async def store_uris(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StoreUris]:
-    """Fresh stores on one backend per parameter: `sqlite` files or `mongodb` databases."""
-    server = request.getfixturevalue("mongodb_uri") if request.param == "mongodb" else None
-    uris = StoreUris(request.param, tmp_path, server)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked `both_stores` that use `store_uris` run once per backend."""
+    if "store_uris" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_stores"):
+        metafunc.parametrize("store_uris", BACKENDS, indirect=True)
+
+
+@pytest.fixture
+def store_uris(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreUris]:
+    """Fresh stores on one backend: SQLite files, or for `both_stores` tests MongoDB
+    databases on the session's server too (one run per backend)."""
+    kind = getattr(request, "param", "sqlite")
+    server = request.getfixturevalue("mongodb_uri") if kind == "mongodb" else None
+    uris = StoreUris(kind, tmp_path, server)
     try:
         yield uris
     finally:
-        await uris.drop()
+        uris.drop()
 
 
 @pytest.fixture
 def store_uri(store_uris: StoreUris) -> str:
-    """One fresh store URI, on each backend in turn."""
+    """One fresh, empty store."""
     return store_uris.new()

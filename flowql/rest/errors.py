@@ -14,7 +14,7 @@ from typing import Final
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from flowql.engine.errors import ErrorCode, FlowqlError
+from flowql.engine.errors import UNAVAILABLE_MESSAGE, ErrorCode, FlowqlError, is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,7 @@ _STATUS: Final = {
 }
 _WIRE: Final = {
     ErrorCode.NOT_FOUND: "NOT_FOUND",
+    ErrorCode.UNAVAILABLE: "INTERNAL",
     ErrorCode.INTERNAL: "INTERNAL",
 }
 
@@ -67,7 +68,10 @@ async def formance_errors(request: web.Request, handler: Handler) -> web.StreamR
         if error.status < 400:
             raise
         return from_http(error)
-    except Exception:
+    except Exception as error:
+        if is_unavailable(error):  # the store went away: 503 until it is back
+            log.warning("store unavailable in %s %s: %s", request.method, request.path, error)
+            return error_response(503, "INTERNAL", UNAVAILABLE_MESSAGE)
         log.exception("unexpected error in %s %s", request.method, request.path)
         return error_response(500, "INTERNAL", "internal error")
 

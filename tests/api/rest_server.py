@@ -24,6 +24,7 @@ from flowql.app import STATE, create_app
 from flowql.config import AuthToken, Config
 from flowql.engine.retry import RetryPolicy
 from flowql.engine.runtime import Engine, EngineConfig
+from tests.support.stores import StoreUris
 
 T = TypeVar("T")
 FAST_RETRY = RetryPolicy(max_attempts=3, initial_interval=0.01, max_interval=0.05)
@@ -49,10 +50,12 @@ class RestServer:
         return SDK(server_url=self.url, client=httpx.Client(headers=headers, timeout=15.0))
 
 
-def flowql_app(run_timeout: float = 5.0, auth_tokens: tuple[AuthToken, ...] = ()) -> web.Application:
-    """The real application (`flowql serve`'s), on an in-memory SQLite store."""
+def flowql_app(
+    run_timeout: float = 5.0, auth_tokens: tuple[AuthToken, ...] = (), store: str = "sqlite:///:memory:"
+) -> web.Application:
+    """The real application (`flowql serve`'s), on an in-memory SQLite store by default."""
     return create_app(
-        Config(store="sqlite:///:memory:", run_timeout=run_timeout, auth_tokens=auth_tokens),
+        Config(store=store, run_timeout=run_timeout, auth_tokens=auth_tokens),
         engine_config=EngineConfig(retry=FAST_RETRY, run_timeout=run_timeout),
     )
 
@@ -86,8 +89,10 @@ def serve(build: Callable[[], web.Application]) -> Iterator[RestServer]:
 
 
 @pytest.fixture
-def rest_server() -> Iterator[RestServer]:
-    with serve(flowql_app) as server:
+def rest_server(store_uris: StoreUris) -> Iterator[RestServer]:
+    """The app on a fresh store (both backends in modules marked `both_stores`)."""
+    uri = "sqlite:///:memory:" if store_uris.kind == "sqlite" else store_uris.new()
+    with serve(lambda: flowql_app(store=uri)) as server:
         yield server
 
 

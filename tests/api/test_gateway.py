@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import re
-from pathlib import Path
 
 import aiohttp
+import pytest
 
-from flowql.storage.sqlite import SqliteStore
+from flowql.stores import create_store
 from tests.api.client import Api, collect
 from tests.api.conftest import ApiFactory
 from tests.api.flows import TRANSITIONS, create_workflow, run, send_stage
+from tests.support.stores import StoreUris
+
+pytestmark = pytest.mark.both_stores
 
 
 async def test_health_and_readiness(api: Api) -> None:
@@ -71,12 +74,12 @@ async def test_status_page_and_rest_are_mounted(api: Api) -> None:
 
 
 async def test_shutdown_closes_subscriptions_and_keeps_instances(
-    make_api: ApiFactory, tmp_path: Path
+    make_api: ApiFactory, store_uris: StoreUris
 ) -> None:
     """Shutdown closes open WebSockets (1001), stops the engine, closes the store; the
     waiting instance is still RUNNING in the store for the next start."""
-    store_path = tmp_path / "shutdown.db"
-    api = await make_api(store=SqliteStore(str(store_path)))
+    uri = store_uris.new()
+    api = await make_api(store=create_store(uri))
     workflow = await create_workflow(api, [{"wait_event": {"event": "never"}}])
     instance = await run(api, workflow)
     async with aiohttp.ClientSession() as session:
@@ -102,7 +105,7 @@ async def test_shutdown_closes_subscriptions_and_keeps_instances(
         await asyncio.wait_for(api.server.close(), 10)
         await asyncio.wait_for(reader, 5)
         assert ws.close_code == 1001, ws.close_code
-    reopened = SqliteStore(str(store_path))
+    reopened = create_store(uri)
     await reopened.open()
     try:
         stored = await reopened.get_instance(instance["id"])

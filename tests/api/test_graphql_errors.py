@@ -8,11 +8,14 @@ from typing import Any
 
 import pytest
 
-from flowql.storage.sqlite import SqliteStore
+from flowql.stores import create_store
 from tests.api.client import Api
 from tests.api.conftest import ApiFactory
 from tests.api.flows import CANCEL, CREATE, SEND, create_workflow, run, send_stage
 from tests.api.store_proxy import StoreProxy
+from tests.support.stores import StoreUris
+
+pytestmark = pytest.mark.both_stores
 
 SECRET = "password=hunter2 at /var/lib/flowql/secret.db"
 
@@ -104,9 +107,9 @@ async def test_variables_must_be_strings(api: Api) -> None:
 
 
 async def test_forced_internal_failure_reveals_nothing(
-    make_api: ApiFactory, tmp_path: Any, caplog: pytest.LogCaptureFixture
+    make_api: ApiFactory, store_uris: StoreUris, caplog: pytest.LogCaptureFixture
 ) -> None:
-    proxy = StoreProxy(SqliteStore(str(tmp_path / "internal.db")))
+    proxy = StoreProxy(create_store(store_uris.new()))
     api = await make_api(store=proxy)
     workflow = await create_workflow(api, [send_stage(1)])
     proxy.failures["get_instance"] = RuntimeError(SECRET)
@@ -131,8 +134,8 @@ async def test_forced_internal_failure_reveals_nothing(
     assert any("hunter2" in str(r.exc_info[1]) for r in logged if r.exc_info)
 
 
-async def test_internal_failure_in_a_subscription(make_api: ApiFactory, tmp_path: Any) -> None:
-    proxy = StoreProxy(SqliteStore(str(tmp_path / "sub.db")))
+async def test_internal_failure_in_a_subscription(make_api: ApiFactory, store_uris: StoreUris) -> None:
+    proxy = StoreProxy(create_store(store_uris.new()))
     api = await make_api(store=proxy)
     workflow = await create_workflow(api, [send_stage(1)])
     instance = await run(api, workflow, wait=True)

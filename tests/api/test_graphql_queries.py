@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.api.client import Api
 from tests.api.flows import CANCEL, create_workflow, run, send, send_stage
+
+pytestmark = pytest.mark.both_stores
 
 HUGE = "123456789012345678901234567890"
 

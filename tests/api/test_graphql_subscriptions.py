@@ -22,6 +22,8 @@ from tests.api.flows import (
     send_stage,
 )
 
+pytestmark = pytest.mark.both_stores
+
 pytestmark = pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS], ids=["transport-ws", "legacy-ws"])
 
 

@@ -15,6 +15,8 @@ from graphql import OperationDefinitionNode, OperationType, parse
 from tests.api.client import Api
 from tests.api.flows import create_workflow, run, send
 
+pytestmark = pytest.mark.both_stores
+
 OPERATIONS = sorted((Path(__file__).resolve().parents[2] / "graphql" / "operations").glob("*.graphql"))
 DOCUMENTS = {path: path.read_text(encoding="utf-8") for path in OPERATIONS}
 STAGES = [

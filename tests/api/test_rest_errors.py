@@ -10,6 +10,8 @@ import pytest
 from tests.api.rest_server import RestServer
 from tests.api.rest_server import rest_server as rest_server  # the fixture
 
+pytestmark = pytest.mark.both_stores
+
 PREFIXES = ["/api/orchestration", "/api/orchestration/v2"]
 WAIT = {"wait_event": {"event": "go"}}
 

@@ -16,6 +16,8 @@ from tests.api.rest_server import RestServer, api, body, listed
 from tests.api.rest_server import rest_server as rest_server  # the fixture
 from tests.api.test_rest_workflows import UPDATE, WAIT, create, run
 
+pytestmark = pytest.mark.both_stores
+
 
 def pages(client: Any, operation: str, **query: Any) -> list[Any]:
     """Every v2 cursor page, following `next` with the cursor alone."""

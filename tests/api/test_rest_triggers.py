@@ -12,6 +12,8 @@ from tests.api.rest_server import RestServer, api, body, error_type, listed
 from tests.api.rest_server import rest_server as rest_server  # the fixture
 from tests.api.test_rest_workflows import UPDATE, create
 
+pytestmark = pytest.mark.both_stores
+
 USER_UPDATE = {"update": {"account": {"id": "users:${user}", "metadata": {"seen": "${amount}"}}}}
 
 

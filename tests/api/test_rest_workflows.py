@@ -10,6 +10,8 @@ import pytest
 from tests.api.rest_server import RestServer, api, body, error_type, listed
 from tests.api.rest_server import rest_server as rest_server  # the fixture
 
+pytestmark = pytest.mark.both_stores
+
 SEND = {
     "send": {
         "source": {"account": {"id": "world"}},

@@ -1,8 +1,9 @@
-"""A child process for the kill -9 recovery test: runs the engine on a SQLite file.
+"""A child process for the kill -9 recovery test: runs the engine on the store at URI
+(`sqlite:///path` or `mongodb://host:port/db`).
 
-    python -m tests.e2e.engine_worker DB seed N     create workflows and N instances of each
-    python -m tests.e2e.engine_worker DB resume     resume and keep working until killed
-    python -m tests.e2e.engine_worker DB finish     resume, send missing events, wait, report
+    python -m tests.e2e.engine_worker URI seed N     create workflows and N instances of each
+    python -m tests.e2e.engine_worker URI resume     resume and keep working until killed
+    python -m tests.e2e.engine_worker URI finish     resume, send missing events, wait, report
 
 `finish` prints one JSON line with what the parent asserts on.
 """
@@ -16,7 +17,8 @@ from collections import Counter, defaultdict
 
 from flowql.engine.pagination import PageRequest
 from flowql.engine.runtime import Engine
-from flowql.storage.sqlite import SqliteStore
+from flowql.engine.store import Store
+from flowql.stores import create_store
 
 WORLD = {"account": {"id": "world"}}
 
@@ -44,12 +46,12 @@ WORKFLOWS = {
 }
 
 
-async def all_instances(store: SqliteStore) -> list[object]:
+async def all_instances(store: Store) -> list[object]:
     return (await store.list_instances(PageRequest(1000))).items  # type: ignore[return-value]
 
 
-async def main(path: str, phase: str, count: int) -> None:
-    store = SqliteStore(path)
+async def main(uri: str, phase: str, count: int) -> None:
+    store = create_store(uri)
     await store.open()
     engine = Engine(store)
     await engine.start()

@@ -1,7 +1,7 @@
 """`flowql serve` as a child process on a free port, for the fuzz and subscription-load tests.
 
-The server gets a fresh SQLite file and logs JSON lines to a file the tests read: every
-line at ERROR or above, or holding a traceback, is a server fault. `/metrics` is parsed
+The server gets a fresh SQLite file (or the store URI given) and logs JSON lines to a file
+the tests read: every line at ERROR or above, or holding a traceback, is a server fault. `/metrics` is parsed
 into `{sample name with labels: value}`; `rss()` is the process's resident memory.
 """
 
@@ -44,6 +44,7 @@ class LiveServer:
     port: int
     db: Path
     log_path: Path
+    store: str
     _log_offset: int = field(default=0, repr=False)
 
     @property
@@ -97,19 +98,24 @@ def is_fault(line: str) -> bool:
 
 @contextmanager
 def live_server(
-    workdir: Path, *flags: str, env: Mapping[str, str] | None = None, ready_timeout: float = 20.0
+    workdir: Path,
+    *flags: str,
+    env: Mapping[str, str] | None = None,
+    ready_timeout: float = 60.0,
+    store: str | None = None,
 ) -> Iterator[LiveServer]:
-    """Start `flowql serve` with a fresh store in `workdir`; SIGTERM it on exit."""
+    """Start `flowql serve` with a fresh store in `workdir` (or on `store`); SIGTERM it on exit."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     db = workdir / "flowql.db"
     log_path = workdir / "server.log"
     environ = {k: v for k, v in os.environ.items() if not k.startswith("FLOWQL_")}
     environ.update({"FLOWQL_LOG_LEVEL": "WARNING", **(env or {})})
-    command = [*flowql_command(), "serve", "--port", str(port), "--store", f"sqlite:///{db}", *flags]
+    store = store or f"sqlite:///{db}"
+    command = [*flowql_command(), "serve", "--port", str(port), "--store", store, *flags]
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=workdir, env=environ)
-    server = LiveServer(process, port, db, log_path)
+    server = LiveServer(process, port, db, log_path, store)
     try:
         _wait_healthy(server, ready_timeout)
         yield server

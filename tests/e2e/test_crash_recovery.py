@@ -3,7 +3,8 @@
 A short soak (tests/e2e/soak_driver.py; the long one is tests/bench/soak.py): every run ends
 as its scenario says, no accepted event is lost, no posting is doubled, every asset sums to
 zero, no balance goes below zero without an overdraft. `FLOWQL_TEST_SEED` changes the plan
-and the kill moments; the figures are printed (`pytest -s`).
+and the kill moments; the figures are printed (`pytest -s`). Runs on a SQLite file and on a
+fresh database of the session's MongoDB server (FerretDB, or FLOWQL_TEST_MONGODB_URI).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from .soak_driver import SoakConfig, SoakReport, fresh_mongo_database, run_soak
 from .soak_scenario import Timing
 
 SEED = int(os.environ.get("FLOWQL_TEST_SEED", "7"))
-MONGO_URI = os.environ.get("FLOWQL_TEST_MONGODB_URI")
 
 
 def check(report: SoakReport, *, kills: int) -> None:
@@ -45,14 +45,8 @@ async def test_sigkill_soak_on_sqlite(tmp_path: Path) -> None:
 
 
 @pytest.mark.timeout(180)
-@pytest.mark.skipif(
-    not MONGO_URI,
-    reason="FLOWQL_TEST_MONGODB_URI is not set: this soak needs a real mongod (no server can run on "
-    "this machine; mongomock lives in-process and cannot be shared with a `flowql serve` child)",
-)
-async def test_sigkill_soak_on_mongodb(tmp_path: Path) -> None:
-    assert MONGO_URI is not None
-    async with fresh_mongo_database(MONGO_URI) as uri:
+async def test_sigkill_soak_on_mongodb(tmp_path: Path, mongodb_uri: str) -> None:
+    async with fresh_mongo_database(mongodb_uri) as uri:
         config = SoakConfig(store=uri, workdir=tmp_path, seed=SEED)
         check(await run_soak(config), kills=config.kills)
 

@@ -1,4 +1,5 @@
-"""SIGKILL the engine mid-delay, mid-wait and mid-send; restart; everything finishes once."""
+"""SIGKILL the engine mid-delay, mid-wait and mid-send; restart; everything finishes once.
+On a SQLite file and on a database of the session's MongoDB server (`both_stores`)."""
 
 from __future__ import annotations
 
@@ -11,16 +12,20 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.both_stores
+
 N = 25  # instances of each of the four workflows
 
 
-def start(db: Path, phase: str, *args: str, crash_at: str | None = None) -> subprocess.Popen[str]:
+def start(db: str, phase: str, *args: str, crash_at: str | None = None) -> subprocess.Popen[str]:
     env = dict(os.environ)
     env.pop("FLOWQL_CRASH_AT", None)
     if crash_at:
         env["FLOWQL_CRASH_AT"] = crash_at
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.e2e.engine_worker", str(db), phase, *args],
+        [sys.executable, "-m", "tests.e2e.engine_worker", db, phase, *args],
         stdout=subprocess.PIPE,
         text=True,
         env=env,
@@ -41,9 +46,9 @@ def kill(process: subprocess.Popen[str]) -> None:
     assert process.returncode == -signal.SIGKILL
 
 
-def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(tmp_path: Path) -> None:
+def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(store_uri: str) -> None:
     rng = random.Random(int(os.environ.get("FLOWQL_TEST_SEED", "7")))
-    db = tmp_path / "kill.db"
+    db = store_uri
 
     seeding = start(db, "seed", str(N))
     wait_line(seeding, "seeded")

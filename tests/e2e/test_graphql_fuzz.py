@@ -6,7 +6,9 @@ turn; the document limits and the transport get hand-made attacks; and hypothesi
 writes whole documents from the schema. Each answer is judged by `fuzz.verdict`: no HTTP
 5xx, no INTERNAL, every error coded VALIDATION / NOT_FOUND / CONFLICT / UNAUTHENTICATED /
 FORBIDDEN, no traceback or internal detail; the server logs no error; and a rejected
-request (or any read) leaves the store exactly as it was (`PRAGMA data_version`).
+request (or any read) leaves the store exactly as it was (`PRAGMA data_version`; on
+MongoDB a digest of every document, fuzz/store_watch.py). Every test runs on a SQLite server
+and on a MongoDB one (the session's FerretDB, or FLOWQL_TEST_MONGODB_URI).
 
 CI runs a short version (< 60 s). More generated examples per operation:
     FLOWQL_TEST_FUZZ_EXAMPLES=2000 pytest tests/e2e/test_graphql_fuzz.py -m 'slow or not slow'
@@ -41,9 +43,10 @@ from tests.e2e.fuzz.documents import ATTACKS, Attack
 from tests.e2e.fuzz.exchange import Fuzzer
 from tests.e2e.fuzz.rawjson import dumps
 from tests.e2e.fuzz.samples import make_samples
-from tests.e2e.fuzz.store_watch import StoreWatch
+from tests.e2e.fuzz.store_watch import for_store
 from tests.e2e.fuzz.strategies import load_schema, variables_for, ws_messages
 from tests.e2e.live_server import LiveServer, live_server
+from tests.support.stores import BACKENDS, StoreUris
 
 OPERATIONS = sorted((Path(__file__).resolve().parents[2] / "graphql" / "operations").glob("*.graphql"))
 EXAMPLES = int(os.environ.get("FLOWQL_TEST_FUZZ_EXAMPLES", "20"))
@@ -60,17 +63,25 @@ FUZZ_SETTINGS = settings(
 )
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    # runWorkflow(wait: true) on a workflow that waits for an event gives up after 0.2 s.
-    with live_server(tmp_path_factory.mktemp("fuzz"), "--run-timeout", "0.2") as running:
-        yield running
+@pytest.fixture(scope="module", params=BACKENDS)
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One server per backend: a SQLite file, then a database on the session's MongoDB server."""
+    workdir = tmp_path_factory.mktemp("fuzz")
+    uris = StoreUris(
+        request.param, workdir, request.getfixturevalue("mongodb_uri") if request.param == "mongodb" else None
+    )
+    try:
+        # runWorkflow(wait: true) on a workflow that waits for an event gives up after 0.2 s.
+        with live_server(workdir, "--run-timeout", "0.2", store=uris.new()) as running:
+            yield running
+    finally:
+        uris.drop()
 
 
 @pytest.fixture
 def fuzzer(server: LiveServer) -> Iterator[Fuzzer]:
     client = HttpClient(server.port)
-    watch = StoreWatch(server.db)
+    watch = for_store(server.store, server.db)
     server.new_log_lines()
     try:
         yield Fuzzer(server, client, watch)

@@ -27,6 +27,8 @@ from flowql.metrics import Metrics
 from flowql.nats_consumer import NatsEventConsumer
 from flowql.stores import create_store
 
+pytestmark = pytest.mark.both_stores
+
 STAGES = [{"update": {"account": {"id": "users:${user}", "metadata": {"last": "${amount}"}}}}]
 
 

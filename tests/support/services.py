@@ -12,6 +12,8 @@ skips the tests that need it, saying how to install it; with `CI=true` it fails 
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import shutil
 import signal
@@ -103,9 +105,19 @@ class Service:
     def restart(self) -> None:
         """Start the same command again (same port, same data): for store-outage tests."""
         self.stop()
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT)
+        self.process = _spawn(self.command, self.log_path)
         _wait_until(self, _READY[self.name])
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGTERM it when the test process dies, even by SIGKILL (Linux)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _spawn(command: list[str], log_path: Path) -> subprocess.Popen[bytes]:
+    with log_path.open("ab") as log:
+        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
 
 
 def _mongo_ready(service: Service) -> bool:
@@ -163,8 +175,7 @@ def _start(
     for _ in range(PORT_ATTEMPTS):
         port = free_port()
         command = command_for(port)
-        with (workdir / f"{name}.log").open("ab") as log:
-            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        process = _spawn(command, workdir / f"{name}.log")
         service = Service(name, url_for(port), port, process, workdir, command)
         try:
             _wait_until(service, _READY[name])
@@ -188,7 +199,9 @@ def ferretdb(workdir: Path) -> Iterator[Service]:
         return [
             str(binary),
             "--handler=sqlite",
-            f"--sqlite-url=file:{data}/",
+            # One writer at a time per database file: under a burst of concurrent writes the
+            # default busy_timeout (10 s) ran out on this 2-core machine (SQLITE_BUSY errors).
+            f"--sqlite-url=file:{data}/?_pragma=busy_timeout(60000)",
             f"--listen-addr=127.0.0.1:{port}",
             "--telemetry=disable",
             "--debug-addr=-",  # its default is a fixed port (127.0.0.1:8088)

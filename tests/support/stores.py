@@ -2,8 +2,9 @@
 
 `StoreUris.new()` hands out a new, empty store each call (`sqlite:///tmp/.../flowql-N.db`
 or `mongodb://host:port/flowql_test_<random>`); `drop()` removes the MongoDB databases it
-handed out. The `store_uris` / `store_uri` fixtures in tests/conftest.py are parametrized
-over `sqlite` and `mongodb` (the FerretDB the session started, or FLOWQL_TEST_MONGODB_URI).
+handed out. The `store_uris` / `store_uri` fixtures in tests/conftest.py give SQLite, and
+both `sqlite` and `mongodb` (the FerretDB the session started, or FLOWQL_TEST_MONGODB_URI)
+to tests marked `both_stores`.
 """
 
 from __future__ import annotations
@@ -34,14 +35,15 @@ class StoreUris:
         self._databases.append(name)
         return with_database(self._server, name)
 
-    async def drop(self) -> None:
+    def drop(self) -> None:
+        """Synchronous, so that sync fixtures (a server in a thread) can call it too."""
         if self._server is None or not self._databases:
             return
-        from pymongo import AsyncMongoClient
+        from pymongo import MongoClient
 
-        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(self._server)
+        client: MongoClient[dict[str, Any]] = MongoClient(self._server)
         try:
             for name in self._databases:
-                await client.drop_database(name)
+                client.drop_database(name)
         finally:
-            await client.close()
+            client.close()

@@ -8,6 +8,8 @@ import pytest
 from flowql.engine.retry import RetryPolicy
 from flowql.engine.runtime import Engine, EngineConfig
 from flowql.storage.sqlite import SqliteStore
+from flowql.stores import create_store
+from tests.support.stores import StoreUris
 
 FAST_RETRY = RetryPolicy(max_attempts=3, initial_interval=0.01, max_interval=0.05)
 
@@ -15,12 +17,14 @@ EngineFactory = Callable[..., Awaitable[Engine]]
 
 
 @pytest.fixture
-async def make_engine(tmp_path: Path) -> AsyncIterator[EngineFactory]:
-    """Builds started engines on a SQLite file; a second call reopens the same file."""
+async def make_engine(store_uris: StoreUris) -> AsyncIterator[EngineFactory]:
+    """Builds started engines on one store (a SQLite file; also a MongoDB database in modules
+    marked `both_stores`); a second call reopens the same store. `path` names a SQLite file."""
     engines: list[Engine] = []
+    default = store_uris.new()
 
     async def create(*, retry: RetryPolicy = FAST_RETRY, path: Path | None = None, **kw: object) -> Engine:
-        store = SqliteStore(str(path or tmp_path / "engine.db"))
+        store = SqliteStore(str(path)) if path is not None else create_store(default)
         await store.open()
         engine = Engine(store, EngineConfig(retry=retry, run_timeout=5.0), **kw)  # type: ignore[arg-type]
         await engine.start()

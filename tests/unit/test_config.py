@@ -115,3 +115,28 @@ def test_max_attempts_is_unbounded_by_default_and_read_from_the_environment() ->
     assert Config.from_env({"FLOWQL_MAX_ATTEMPTS": ""}).max_attempts is None
     with pytest.raises(ConfigError, match="max_attempts"):
         Config.from_env({"FLOWQL_MAX_ATTEMPTS": "0"})
+
+
+def test_store_timeout_is_a_setting() -> None:
+    assert Config().store_timeout == 10.0
+    args = build_parser().parse_args(["serve", "--store-timeout", "2.5"])
+    assert config_from(args).store_timeout == 2.5
+    assert Config.from_env({"FLOWQL_STORE_TIMEOUT": "3"}).store_timeout == 3.0
+    with pytest.raises(ConfigError, match="store_timeout"):
+        Config(store_timeout=0)
+
+
+@pytest.mark.parametrize(
+    ("uri", "shown", "hosts"),
+    [
+        ("mongodb://ops:hunter2@db:27018/flowql", "mongodb://ops:***@db:27018/flowql", "db:27018"),
+        ("mongodb://a,b:27019/x?replicaSet=r", "mongodb://a,b:27019/x?replicaSet=r", "a:27017,b:27019"),
+        ("mongodb://u:p%40ss@[::1]/x", "mongodb://u:***@[::1]/x", "[::1]:27017"),
+        ("mongodb+srv://u:p@cluster.example/x", "mongodb+srv://u:***@cluster.example/x", "cluster.example"),
+    ],
+)
+def test_store_uris_are_shown_without_passwords(uri: str, shown: str, hosts: str) -> None:
+    from flowql.stores import mongo_hosts, redact
+
+    assert redact(uri) == shown
+    assert mongo_hosts(uri) == hosts

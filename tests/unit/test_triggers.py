@@ -1,4 +1,5 @@
-"""TriggerService on a real SQLite store: validation, matching, filter, vars, dedup, test."""
+"""TriggerService on each real store (SQLite, and the MongoDB server: `both_stores`):
+validation, matching, filter, vars, dedup, test."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from flowql.engine.models import (
 from flowql.engine.pagination import PageRequest
 from flowql.engine.runtime import Engine
 from flowql.engine.triggers import MAX_PAYLOAD_BYTES, TriggerService, instance_id_for
+
+pytestmark = pytest.mark.both_stores
 
 STAGES = [
     {

@@ -1,8 +1,13 @@
-"""Did a request write to the store? A read-only SQLite connection beside the server.
+"""Did a request write to the store? A read-only watcher beside the server.
 
-`PRAGMA data_version` changes on a connection whenever another connection commits to the
-file, so comparing it before and after a request says exactly whether that request (or
-something it started) wrote anything; `counts()` says where, for the failure message.
+SQLite: `PRAGMA data_version` changes on a connection whenever another connection commits
+to the file, so comparing it before and after a request says exactly whether that request
+(or something it started) wrote anything. MongoDB: the server's own write-command counters
+(`serverStatus` `metrics.commands.{insert,update,delete,findAndModify}.total`, which MongoDB
+and FerretDB both keep; FerretDB has neither change streams nor `dbHash`), so any write the
+server was asked to do moves the version, even one that matched nothing (stricter than
+SQLite's). The fuzz tests run one at a time, so the only writer is the server under test.
+`counts()` says where, for the failure message.
 """
 
 from __future__ import annotations
@@ -10,9 +15,12 @@ from __future__ import annotations
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
 
 class StoreWatch:
+    """The SQLite file's watcher (`for_store` picks the right one for a store URI)."""
+
     def __init__(self, db: Path) -> None:
         self._conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, isolation_level=None)
         self._tables = [
@@ -25,7 +33,7 @@ class StoreWatch:
     def close(self) -> None:
         self._conn.close()
 
-    def version(self) -> int:
+    def version(self) -> object:
         return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
 
     def counts(self) -> dict[str, int]:
@@ -34,7 +42,7 @@ class StoreWatch:
             for table in self._tables
         }
 
-    def settle(self, *, quiet: float = 0.05, timeout: float = 5.0) -> int:
+    def settle(self, *, quiet: float = 0.05, timeout: float = 5.0) -> object:
         """Wait until nothing was committed for `quiet` seconds (work a request started)."""
         deadline = time.monotonic() + timeout
         version = self.version()
@@ -47,4 +55,29 @@ class StoreWatch:
         raise AssertionError(f"the store kept changing for {timeout} s")
 
 
-__all__ = ["StoreWatch"]
+WRITE_COMMANDS = ("insert", "update", "delete", "findAndModify")
+
+
+class MongoStoreWatch(StoreWatch):
+    def __init__(self, uri: str) -> None:
+        from pymongo import MongoClient
+
+        self._client: MongoClient[Any] = MongoClient(uri)
+        self._db = self._client.get_default_database()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def version(self) -> object:
+        commands = self._client.admin.command("serverStatus").get("metrics", {}).get("commands", {})
+        return tuple(int(commands.get(name, {}).get("total", 0)) for name in WRITE_COMMANDS)
+
+    def counts(self) -> dict[str, int]:
+        return {name: self._db[name].count_documents({}) for name in sorted(self._db.list_collection_names())}
+
+
+def for_store(store: str, db: Path) -> StoreWatch:
+    return MongoStoreWatch(store) if store.startswith("mongodb") else StoreWatch(db)
+
+
+__all__ = ["MongoStoreWatch", "StoreWatch", "for_store"]
