@@ -29,11 +29,11 @@ const held = (await gql(baseURL, RUN_ASYNC, { id: hold })).runWorkflow;
 const failed = (await gql(baseURL, RUN, { id: overdraw })).runWorkflow;
 assert(paid.every((i) => i.status === 'SUCCEEDED') && failed.status === 'FAILED', `set-up: ${JSON.stringify([paid, failed])}`);
 const trigger = (await gql(baseURL, `mutation($input: CreateTriggerInput!) { createTrigger(input: $input) { id } }`, {
-  input: { name: 'big payments', event: 'payment.created', workflowID: payout, filter: 'event.amount > 100', vars: { who: 'event.user' } },
+  input: { name: 'big payments', event: 'payment.created', workflowID: payout, filter: 'event.amount > 100', vars: { who: 'event.user.name' } },
 })).createTrigger.id;
 const PUBLISH = 'mutation($p: JSON) { publishEvent(type: "payment.created", payload: $p) { workflowInstanceID error } }';
-const started = (await gql(baseURL, PUBLISH, { p: { id: 'evt-1', amount: 500, user: 'carol' } })).publishEvent[0];
-const refused = (await gql(baseURL, PUBLISH, { p: { id: 'evt-2', amount: 700 } })).publishEvent[0]; // no `user`: a vars error
+const started = (await gql(baseURL, PUBLISH, { p: { id: 'evt-1', amount: 500, user: { name: 'carol' } } })).publishEvent[0];
+const refused = (await gql(baseURL, PUBLISH, { p: { id: 'evt-2', amount: 700 } })).publishEvent[0]; // no `user`: `event.user.name` is a vars error
 assert(started.workflowInstanceID && refused.error, `set-up: occurrences ${JSON.stringify([started, refused])}`);
 step(`data: workflows payout/settle-hold/overdraw, runs ${paid.length + 2}, trigger ${trigger}`);
 
@@ -113,7 +113,7 @@ await withBrowser(artifacts, 'console', async (page, context) => {
   const error = page.locator('#occurrence-table tr.failed .error');
   assert((await error.innerText()).includes(refused.error.slice(0, 20)), `occurrence error: ${await error.innerText()}`);
   // ... and the test form says what a payload would do.
-  await page.fill('#trigger-payload', '{"amount": 250, "user": "dave"}');
+  await page.fill('#trigger-payload', '{"amount": 250, "user": {"name": "dave"}}');
   await page.click('#trigger-test-form button[type=submit]');
   await page.locator('#trigger-test-result [data-match="true"]').waitFor(T);
   const tested = await page.locator('#trigger-test-result').innerText();
