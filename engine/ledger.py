@@ -13,17 +13,20 @@ one idempotent posting; the stage runs them in order and resumes after the last 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
 from .clock import parse_time, utc_now
 from .errors import not_found, validation
-from .models import Account, Posting, Wallet, new_id
+from .models import Account, Posting, Wallet, new_sortable_id
+from .pagination import Page, PageRequest
 from .stages import Endpoint, SendSpec
 from .store import LedgerStore
 
 ADDRESS = re.compile(r"[a-zA-Z0-9_-]+(:[a-zA-Z0-9_-]+)*")
+PREFIX = re.compile(r"[a-zA-Z0-9_:-]{1,256}")
 WORLD = "world"
 MOVE_TO_LEDGER = "orchestration/move-to-ledger"
 MOVE_FROM_LEDGER = "orchestration/move-from-ledger"
@@ -65,6 +68,21 @@ class Ledger(Protocol):
     async def create_wallet(self, name: str, ledger: str, metadata: dict[str, str]) -> Wallet: ...
 
     async def get_wallet(self, wallet_id: str) -> Wallet: ...
+
+    async def list_accounts(
+        self, page: PageRequest, *, ledger: str, address_prefix: str = ""
+    ) -> Page[Account]: ...
+
+    async def list_postings(
+        self, page: PageRequest, *, ledger: str, account: str | None = None, instance_id: str | None = None
+    ) -> Page[Posting]: ...
+
+    async def list_wallets(
+        self, page: PageRequest, *, ledger: str, name: str | None = None
+    ) -> Page[Wallet]: ...
+
+    async def wallet_accounts(self, wallets: Sequence[Wallet]) -> list[list[Account]]:
+        """The accounts behind each wallet's balances (`wallets:{id}:{balance}`), in order."""
 
 
 def check_address(address: str, *, field: str) -> str:
@@ -165,7 +183,9 @@ class EmbeddedLedger:
     async def create_wallet(self, name: str, ledger: str, metadata: dict[str, str]) -> Wallet:
         if not name.strip():
             raise validation("name: must not be empty", field="name")
-        wallet = Wallet(id=new_id(), name=name, ledger=ledger, metadata=metadata, created_at=utc_now())
+        wallet = Wallet(
+            id=new_sortable_id(), name=name, ledger=ledger, metadata=metadata, created_at=utc_now()
+        )
         await self._store.insert_wallet(wallet)
         return wallet
 
@@ -174,3 +194,35 @@ class EmbeddedLedger:
         if wallet is None:
             raise not_found("wallet", wallet_id)
         return wallet
+
+    async def list_accounts(
+        self, page: PageRequest, *, ledger: str, address_prefix: str = ""
+    ) -> Page[Account]:
+        """Accounts with a balance or metadata, by address; `address_prefix` as typed so far
+        (any characters an address may hold)."""
+        if address_prefix and not PREFIX.fullmatch(address_prefix):
+            raise validation(
+                f"addressPrefix: invalid address prefix {address_prefix[:40]!r}", field="addressPrefix"
+            )
+        return await self._store.page_accounts(page, ledger=ledger, address_prefix=address_prefix)
+
+    async def list_postings(
+        self, page: PageRequest, *, ledger: str, account: str | None = None, instance_id: str | None = None
+    ) -> Page[Posting]:
+        if account is not None:
+            check_address(account, field="account")
+        return await self._store.page_postings(page, ledger=ledger, account=account, instance_id=instance_id)
+
+    async def list_wallets(self, page: PageRequest, *, ledger: str, name: str | None = None) -> Page[Wallet]:
+        return await self._store.list_wallets(page, ledger=ledger, name=name or None)
+
+    async def wallet_accounts(self, wallets: Sequence[Wallet]) -> list[list[Account]]:
+        by_ledger: dict[str, list[str]] = {}
+        for wallet in wallets:
+            by_ledger.setdefault(wallet.ledger, []).append(_wallet_prefix(wallet))
+        found = {ledger: await self._store.accounts_by_prefix(ledger, p) for ledger, p in by_ledger.items()}
+        return [found[w.ledger][_wallet_prefix(w)] for w in wallets]
+
+
+def _wallet_prefix(wallet: Wallet) -> str:
+    return wallet.account("")

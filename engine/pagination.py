@@ -11,7 +11,7 @@ import binascii
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Generic, TypeVar
 
@@ -20,6 +20,9 @@ from .errors import validation
 
 MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 15
+MAX_PREFIX_ACCOUNTS = 1000
+ACCOUNT_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+"""Accounts have no creation time: their cursors carry this and the address as the key."""
 
 T = TypeVar("T")
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-from .bus import EventBus, Overflow
+from .bus import ALL, EventBus, Overflow
 from .clock import utc_now
 from .errors import FlowqlError, conflict, not_found, validation
 from .executor import Executor
@@ -14,6 +16,8 @@ from .models import (
     Activity,
     InboxEvent,
     Instance,
+    InstanceStatus,
+    StageStatus,
     Transition,
     Workflow,
     WorkflowConfig,
@@ -28,6 +32,8 @@ from .store import Store
 MAX_STAGES = 1000
 MAX_VARIABLES = 1000
 LIVE_WORKFLOW_CACHE = 10_000
+MAX_TRACKED_CHANGES = 10_000
+"""Instances an `instanceChanges` subscriber remembers the last sent status of."""
 
 
 class Orchestration:
@@ -83,10 +89,15 @@ class Orchestration:
     async def list_workflows(self, page: PageRequest) -> Page[Workflow]:
         return await self._store.list_workflows(page)
 
-    async def delete_workflow(self, workflow_id: str) -> None:
+    async def delete_workflow(self, workflow_id: str) -> Workflow:
+        """Soft delete; returns the workflow with its `deleted_at`."""
         self._live.pop(workflow_id, None)
         if not await self._store.delete_workflow(workflow_id, utc_now()):
             raise not_found("workflow", workflow_id)
+        deleted = await self._store.get_workflow(workflow_id)
+        if deleted is None:  # deleted for good by another process in between
+            raise not_found("workflow", workflow_id)
+        return deleted
 
     # --- instances ----------------------------------------------------------------------
     async def run_workflow(
@@ -130,20 +141,53 @@ class Orchestration:
         return [found.get(i) for i in instance_ids]
 
     async def list_instances(
-        self, page: PageRequest, *, workflow_id: str | None = None, running: bool | None = None
+        self,
+        page: PageRequest,
+        *,
+        workflow_id: str | None = None,
+        running: bool | None = None,
+        statuses: Sequence[InstanceStatus] | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
     ) -> Page[Instance]:
-        return await self._store.list_instances(page, workflow_id=workflow_id, running=running)
+        return await self._store.list_instances(
+            page,
+            workflow_id=workflow_id,
+            running=running,
+            statuses=statuses,
+            created_after=created_after,
+            created_before=created_before,
+        )
 
-    async def send_event(self, instance_id: str, name: str) -> InboxEvent:
+    async def send_event(self, instance_id: str, name: str) -> Instance:
+        """Queue an event in the instance's inbox and return the instance. When its current
+        stage is a wait_event stage that may take the event, the instance is returned once it
+        did (at most `run_timeout`), so the answer shows what the event changed; otherwise the
+        event stays queued for a later stage and the instance is returned as it is."""
         if not name:
             raise validation("name: event name must not be empty", field="name")
         instance = await self.get_instance(instance_id)
         if instance.terminated:
             raise conflict(f"instance {instance_id!r} already terminated with {instance.status.value}")
         event = InboxEvent(id=new_sortable_id(), instance_id=instance_id, name=name, received_at=utc_now())
-        await self._store.append_event(event)
-        self._executor.wake(instance_id)
-        return event
+        if not _may_take(instance, event):
+            await self._store.append_event(event)
+            self._executor.wake(instance_id)
+            return await self.get_instance(instance_id)
+        subscription = self._bus.subscribe(instance_id)
+        try:
+            await self._store.append_event(event)
+            self._executor.wake(instance_id)
+            async with asyncio.timeout(self.run_timeout):
+                while True:
+                    instance = await self.get_instance(instance_id)
+                    if not _may_take(instance, event):
+                        return instance
+                    await subscription.get()
+        except (TimeoutError, Overflow):
+            return await self.get_instance(instance_id)
+        finally:
+            self._bus.unsubscribe(subscription)
 
     async def cancel_instance(self, instance_id: str) -> Instance:
         return await self._executor.cancel(instance_id)
@@ -188,6 +232,30 @@ class Orchestration:
             finally:
                 self._bus.unsubscribe(subscription)
 
+    async def watch_instance_changes(self, workflow_id: str | None = None) -> AsyncIterator[Instance]:
+        """Live: each instance (of one workflow, or of all) when it is created and when its
+        status changes, as stored then (no replay, never ends; a bus overflow raises
+        `Overflow`). An instance is sent once per status even when it has moved on by the
+        time it is read."""
+        if workflow_id is not None:
+            await self.get_workflow(workflow_id)
+        subscription = self._bus.subscribe(workflow_id if workflow_id is not None else ALL)
+        sent: OrderedDict[str, InstanceStatus] = OrderedDict()
+        try:
+            async for transition in subscription:
+                if transition.seq != 1 and transition.instance_status is InstanceStatus.RUNNING:
+                    continue
+                instance = await self._store.get_instance(transition.instance_id)
+                if instance is None or sent.get(instance.id) is instance.status:
+                    continue
+                sent[instance.id] = instance.status
+                sent.move_to_end(instance.id)
+                if len(sent) > MAX_TRACKED_CHANGES:
+                    sent.popitem(last=False)
+                yield instance
+        finally:
+            self._bus.unsubscribe(subscription)
+
     async def watch_workflow(self, workflow_id: str) -> AsyncIterator[Transition]:
         """Live transitions of every instance of a workflow (no replay, never ends)."""
         await self.get_workflow(workflow_id)
@@ -222,6 +290,19 @@ def _retry_policy(raw: object) -> WorkflowRetry | None:
             "retry.maxAttempts: must be an integer between 1 and 1000000", field="retry.maxAttempts"
         )
     return WorkflowRetry(max_attempts=attempts)
+
+
+def _may_take(instance: Instance, event: InboxEvent) -> bool:
+    """Whether the instance's current stage is a wait_event stage that may still take this
+    event: waiting for its name, or started and not yet waiting (the executor is on it)."""
+    current = instance.current
+    if instance.terminated or current is None or current.kind is not StageKind.WAIT_EVENT:
+        return False
+    if event.id in instance.consumed_events:
+        return False
+    if current.status is StageStatus.RUNNING:
+        return True
+    return current.status is StageStatus.WAITING and instance.waiting_for == event.name
 
 
 def _check_variables(variables: Mapping[str, Any]) -> dict[str, str]:

@@ -72,8 +72,17 @@ class InstanceStore(Protocol):
     async def get_instances(self, instance_ids: Sequence[str]) -> dict[str, Instance]: ...
 
     async def list_instances(
-        self, page: PageRequest, *, workflow_id: str | None = None, running: bool | None = None
-    ) -> Page[Instance]: ...
+        self,
+        page: PageRequest,
+        *,
+        workflow_id: str | None = None,
+        running: bool | None = None,
+        statuses: Sequence[InstanceStatus] | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+    ) -> Page[Instance]:
+        """Newest first; every filter given applies: `statuses` (any of), `created_after` and
+        `created_before` (exclusive bounds)."""
 
     async def count_instances(self) -> dict[InstanceStatus, int]: ...
 
@@ -122,6 +131,9 @@ class TriggerStore(Protocol):
 
     async def get_occurrence(self, occurrence_id: str) -> TriggerOccurrence | None: ...
 
+    async def get_occurrences(self, occurrence_ids: Sequence[str]) -> dict[str, TriggerOccurrence]:
+        """The occurrences among `occurrence_ids` that exist, by id."""
+
 
 class LedgerStore(Protocol):
     async def post(self, posting: Posting, *, allow_overdraft: bool = False) -> Posting:
@@ -131,9 +143,27 @@ class LedgerStore(Protocol):
 
     async def list_postings(self, ledger: str | None = None) -> list[Posting]: ...
 
+    async def page_postings(
+        self, page: PageRequest, *, ledger: str, account: str | None = None, instance_id: str | None = None
+    ) -> Page[Posting]:
+        """Postings of one ledger, newest first on `(timestamp, reference)`; `account` matches
+        source or destination, `instance_id` the postings whose reference is
+        `{instance_id}:{stage}`. The page's cursor key is `(timestamp, reference)`."""
+
     # --- accounts -----------------------------------------------------------------------
     async def get_account(self, ledger: str, address: str) -> Account:
         """Any address exists with empty balances and metadata until used."""
+
+    async def page_accounts(
+        self, page: PageRequest, *, ledger: str, address_prefix: str = ""
+    ) -> Page[Account]:
+        """Accounts of one ledger with a balance or metadata, by address (ascending), those
+        starting with `address_prefix`. The page's cursor key is `(ACCOUNT_EPOCH, address)`;
+        only forward cursors are read."""
+
+    async def accounts_by_prefix(self, ledger: str, prefixes: Sequence[str]) -> dict[str, list[Account]]:
+        """For each prefix, the accounts whose address starts with it (by address, at most
+        `MAX_PREFIX_ACCOUNTS` each): the balances of a page of wallets in one call."""
 
     async def set_account_metadata(self, ledger: str, address: str, metadata: dict[str, str]) -> Account:
         """Merge keys into the account's metadata."""
@@ -145,6 +175,9 @@ class LedgerStore(Protocol):
     async def get_wallet(self, wallet_id: str) -> Wallet | None: ...
 
     async def get_wallet_by_name(self, ledger: str | None, name: str) -> Wallet | None: ...
+
+    async def list_wallets(self, page: PageRequest, *, ledger: str, name: str | None = None) -> Page[Wallet]:
+        """Wallets of one ledger, newest first; `name` matches a substring."""
 
 
 @dataclass(frozen=True, slots=True)

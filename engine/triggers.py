@@ -18,7 +18,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -189,11 +189,24 @@ class TriggerService:
     async def list_triggers(self, page: PageRequest, *, name: str | None = None) -> Page[Trigger]:
         return await self._store.list_triggers(page, name=name)
 
-    async def delete_trigger(self, trigger_id: str) -> None:
+    async def find_trigger(self, trigger_id: str) -> Trigger | None:
+        """Deleted triggers too (global object lookups show them with `deleted_at`)."""
+        return await self._store.get_trigger(trigger_id)
+
+    async def delete_trigger(self, trigger_id: str) -> Trigger:
+        """Soft delete; returns the trigger with its `deleted_at`."""
         if not await self._store.delete_trigger(trigger_id, utc_now()):
             raise not_found("trigger", trigger_id)
         self._compiled.pop(trigger_id, None)
         self._invalidate()
+        deleted = await self._store.get_trigger(trigger_id)
+        if deleted is None:
+            raise not_found("trigger", trigger_id)
+        return deleted
+
+    async def find_occurrences(self, occurrence_ids: Sequence[str]) -> dict[str, TriggerOccurrence]:
+        """Occurrences by id (those that exist)."""
+        return await self._store.get_occurrences(occurrence_ids)
 
     async def list_occurrences(self, trigger_id: str, page: PageRequest) -> Page[TriggerOccurrence]:
         """Newest first. A deleted trigger keeps its history; an unknown one is NOT_FOUND."""

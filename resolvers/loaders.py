@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from strawberry.dataloader import DataLoader
 
-from flowql.engine.models import Instance, Workflow
+from flowql.engine.models import Account, Instance, Wallet, Workflow
 from flowql.engine.runtime import Engine
 from flowql.schema import Loaders
 from flowql.schema import Workflow as WorkflowNode
@@ -23,14 +23,18 @@ def build_loaders(engine: Engine) -> Loaders:
 
     async def workflow_nodes(ids: list[str]) -> list[WorkflowNode | None]:
         found = await workflow.load_many(ids)
-        return [WorkflowNode.from_model(w) if w else None for w in found]
+        return [WorkflowNode(model=w) if w else None for w in found]
 
-    # Workflows are immutable: caching them for a connection's life is safe. Instances
-    # change; their loader only batches (a WebSocket context lives for many operations).
+    async def wallet_accounts(wallets: list[Wallet]) -> list[list[Account]]:
+        return await engine.ledger.wallet_accounts(wallets)
+
+    # Workflows are immutable: caching them for a connection's life is safe. Instances and
+    # balances change; their loaders only batch (a WebSocket context lives for many operations).
     return Loaders(
         workflow=workflow,
         instance=DataLoader(instances, cache=False),
         workflow_node=DataLoader(workflow_nodes),
+        wallet_accounts=DataLoader(wallet_accounts, cache=False, cache_key_fn=lambda w: w.id),
     )
 
 

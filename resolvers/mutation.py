@@ -22,6 +22,7 @@ from flowql.schema import (
     Wallet,
     Workflow,
 )
+from flowql.schema.stage_input import raw_stage
 
 from .args import json_object, string_map
 
@@ -31,14 +32,13 @@ class Mutation:
     @strawberry.mutation
     async def create_workflow(self, info: Info, input: CreateWorkflowInput) -> Workflow:
         workflow = await info.context.engine.orchestration.create_workflow(
-            name=input.name, stages=input.stages
+            name=input.name, stages=[raw_stage(stage) for stage in input.stages]
         )
-        return Workflow.from_model(workflow)
+        return Workflow(model=workflow)
 
     @strawberry.mutation(description="Soft delete: hidden from lists, refuses new runs; runs go on.")
-    async def delete_workflow(self, info: Info, id: strawberry.ID) -> bool:
-        await info.context.engine.orchestration.delete_workflow(id)
-        return True
+    async def delete_workflow(self, info: Info, id: strawberry.ID) -> Workflow:
+        return Workflow(model=await info.context.engine.orchestration.delete_workflow(id))
 
     @strawberry.mutation(
         description="Start an instance. With `wait`, return once it terminates (bounded by the "
@@ -57,21 +57,24 @@ class Mutation:
             wait=wait,
             timeout=info.context.limits.run_wait_timeout,
         )
-        return Instance.from_model(instance)
+        return Instance(model=instance)
 
-    @strawberry.mutation(description="Send an event to an instance's inbox (a wait_event stage takes it).")
+    @strawberry.mutation(
+        description="Send an event to an instance's inbox. When a wait_event stage waits for that "
+        "name, the answer is the instance once it took the event; otherwise the event stays "
+        "queued for a later stage and the instance is returned as it is."
+    )
     async def send_event(
         self,
         info: Info,
         instance_id: Annotated[strawberry.ID, strawberry.argument(name="instanceID")],
         name: str,
-    ) -> bool:
-        await info.context.engine.orchestration.send_event(instance_id, name)
-        return True
+    ) -> Instance:
+        return Instance(model=await info.context.engine.orchestration.send_event(instance_id, name))
 
     @strawberry.mutation(description="Cancel a running instance; a second cancel is a no-op.")
     async def cancel_instance(self, info: Info, id: strawberry.ID) -> Instance:
-        return Instance.from_model(await info.context.engine.orchestration.cancel_instance(id))
+        return Instance(model=await info.context.engine.orchestration.cancel_instance(id))
 
     @strawberry.mutation
     async def create_trigger(self, info: Info, input: CreateTriggerInput) -> Trigger:
@@ -83,17 +86,16 @@ class Mutation:
             filter=input.filter,
             vars=string_map(input.vars, field="input.vars"),
         )
-        return Trigger.from_model(trigger)
+        return Trigger(model=trigger)
 
-    @strawberry.mutation
-    async def delete_trigger(self, info: Info, id: strawberry.ID) -> bool:
-        await info.context.engine.triggers.delete_trigger(id)
-        return True
+    @strawberry.mutation(description="Soft delete: the trigger starts nothing more; its occurrences stay.")
+    async def delete_trigger(self, info: Info, id: strawberry.ID) -> Trigger:
+        return Trigger(model=await info.context.engine.triggers.delete_trigger(id))
 
     @strawberry.mutation(description="Evaluate a trigger's filter and vars on a payload; starts nothing.")
     async def test_trigger(self, info: Info, id: strawberry.ID, event: JSON) -> TriggerTest:
         result = await info.context.engine.triggers.test_trigger(id, json_object(event, field="event"))
-        return TriggerTest.from_model(result)
+        return TriggerTest(model=result)
 
     @strawberry.mutation(description="Publish an event: every matching trigger runs its workflow.")
     async def publish_event(
@@ -104,7 +106,7 @@ class Mutation:
         except pydantic.ValidationError as error:
             raise from_pydantic(error, prefix="") from None
         occurrences = await info.context.engine.triggers.publish(event)
-        return [TriggerOccurrence.from_model(o) for o in occurrences]
+        return [TriggerOccurrence(model=o) for o in occurrences]
 
     @strawberry.mutation(description="Create a wallet (a set of accounts `wallets:{id}:{balance}`).")
     async def create_wallet(
@@ -115,7 +117,7 @@ class Mutation:
         wallet = await info.context.engine.ledger.create_wallet(
             name, ledger, string_map(metadata, field="metadata")
         )
-        return Wallet.from_model(wallet)
+        return Wallet(model=wallet)
 
 
 __all__ = ["Mutation"]

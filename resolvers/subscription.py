@@ -40,15 +40,31 @@ class Subscription:
         if instance_id is not None:
             info.context.catchup = Catchup.ALL  # the store's sequence, whenever one starts reading
             async for transition in orchestration.watch_instance(instance_id):
-                yield StageTransition.from_model(transition)
+                yield StageTransition(model=transition)
             return
         assert workflow_id is not None
         info.context.catchup = Catchup.LIVE
         try:
             async for transition in orchestration.watch_workflow(workflow_id):
-                yield StageTransition.from_model(transition)
+                yield StageTransition(model=transition)
         except Overflow as overflow:
             raise conflict(f"workflowID: {overflow}; subscription closed, subscribe again") from None
+
+    @strawberry.subscription(
+        description="Live, for list screens: an instance (of one workflow, or of every workflow) "
+        "each time one is created or changes status. No replay; a subscriber more than 1,024 "
+        "transitions behind is closed with CONFLICT and subscribes again."
+    )
+    async def instance_changes(
+        self,
+        info: Info,
+        workflow_id: Annotated[strawberry.ID | None, strawberry.argument(name="workflowID")] = None,
+    ) -> AsyncGenerator[Instance, None]:
+        try:
+            async for instance in info.context.engine.orchestration.watch_instance_changes(workflow_id):
+                yield Instance(model=instance)
+        except Overflow as overflow:
+            raise conflict(f"instanceChanges: {overflow}; subscription closed, subscribe again") from None
 
     @strawberry.subscription(
         description="The instance now, then again after each of its transitions; ends at termination."
@@ -57,7 +73,7 @@ class Subscription:
         orchestration = info.context.engine.orchestration
         info.context.catchup = Catchup.LATEST
         instance = await orchestration.get_instance(id)
-        yield Instance.from_model(instance)
+        yield Instance(model=instance)
         seen = instance.transition_count
         if instance.terminated:
             return
@@ -67,7 +83,7 @@ class Subscription:
                 instance = await orchestration.get_instance(id)
                 if instance.transition_count > seen:
                     seen = instance.transition_count
-                    yield Instance.from_model(instance)
+                    yield Instance(model=instance)
             if instance.terminated:
                 return
 

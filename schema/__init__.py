@@ -7,11 +7,13 @@ from .connection import Connection, Edge, PageInfo, connection_of, page_request
 from .context import ApiLimits, Catchup, Context, Info, Loaders
 from .enums import InstanceStatus, StageKind, StageStatus
 from .instance import Instance
-from .ledger import Account, Balance, Wallet
+from .ledger import Account, Balance, Posting, Wallet, WalletBalance
+from .node import Node
 from .scalars import JSON, BigInt
 from .server_info import ServerInfo, package_version
 from .stage import Activity, Stage
 from .stage_definition import StageDefinition, definition_of
+from .stage_input import StageInput
 from .transition import StageTransition
 from .trigger import CreateTriggerInput, Trigger, TriggerOccurrence, TriggerTest, TriggerTestVariable
 from .workflow import CreateWorkflowInput, Workflow
@@ -34,10 +36,13 @@ __all__ = [
     "Instance",
     "InstanceStatus",
     "Loaders",
+    "Node",
     "PageInfo",
+    "Posting",
     "ServerInfo",
     "Stage",
     "StageDefinition",
+    "StageInput",
     "StageKind",
     "StageStatus",
     "StageTransition",
@@ -46,6 +51,7 @@ __all__ = [
     "TriggerTest",
     "TriggerTestVariable",
     "Wallet",
+    "WalletBalance",
     "Workflow",
     "build_schema",
     "connection_of",

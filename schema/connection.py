@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import strawberry
 
@@ -14,7 +14,7 @@ from flowql.engine.pagination import Cursor, Direction, Page, PageRequest
 from .context import ApiLimits
 
 T = TypeVar("T")
-M = TypeVar("M", bound="_Keyed")
+K = TypeVar("K")
 
 
 class _Keyed(Protocol):
@@ -49,13 +49,17 @@ class Connection(Generic[T]):
         return [edge.node for edge in self.edges]
 
 
-def connection_of(page: Page[M], convert: Callable[[M], T]) -> Connection[T]:
-    """Map a page of engine models; every edge gets a cursor that reads on after it."""
+def _created(item: _Keyed) -> tuple[datetime, str]:
+    return item.created_at, item.id
+
+
+def connection_of(
+    page: Page[K], convert: Callable[[K], T], key: Callable[[Any], tuple[datetime, str]] = _created
+) -> Connection[T]:
+    """Map a page of engine models; every edge gets a cursor that reads on after it (`key`:
+    the store's cursor key of an item, `(created_at, id)` unless the list says otherwise)."""
     edges = [
-        Edge(
-            node=convert(item),
-            cursor=Cursor(item.created_at, item.id, Direction.OLDER, page.page_size).encode(),
-        )
+        Edge(node=convert(item), cursor=Cursor(*key(item), Direction.OLDER, page.page_size).encode())
         for item in page.items
     ]
     info = PageInfo(

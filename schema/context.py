@@ -9,7 +9,7 @@ from typing import Any
 import strawberry
 from strawberry.dataloader import DataLoader
 
-from flowql.engine.models import Instance, Workflow
+from flowql.engine.models import Account, Instance, Wallet, Workflow
 from flowql.engine.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from flowql.engine.runtime import Engine
 
@@ -23,6 +23,8 @@ class Loaders:
     workflow_node: DataLoader[str, Any]
     """The same workflows as GraphQL `Workflow` objects: a field can hand its future straight
     to graphql-core (no coroutine per item on a page of 100)."""
+    wallet_accounts: DataLoader[Wallet, list[Account]]
+    """The accounts behind each wallet's balances: a page of wallets is one store query."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -12,38 +12,56 @@ from flowql.engine import models
 from flowql.engine.models import InstanceStatus
 
 from .context import Info
+from .node import Node
 from .stage import Activity, Stage
 from .transition import StageTransition
 from .workflow import Workflow
 
 
 @strawberry.type(description="One run of a workflow: its status and every stage it reached.")
-class Instance:
-    id: strawberry.ID
-    workflow_id: strawberry.ID = strawberry.field(name="workflowID")
-    status: InstanceStatus
-    terminated: bool
-    terminated_at: datetime | None
-    error: str | None
-    variables: JSON
-    created_at: datetime
-    updated_at: datetime
-    stages: list[Stage] = strawberry.field(description="One entry per stage reached, in order.")
+class Instance(Node):
+    model: strawberry.Private[models.Instance]
 
-    @classmethod
-    def from_model(cls, m: models.Instance) -> Instance:
-        return cls(
-            id=strawberry.ID(m.id),
-            workflow_id=strawberry.ID(m.workflow_id),
-            status=m.status,
-            terminated=m.terminated,
-            terminated_at=m.terminated_at,
-            error=m.error,
-            variables=JSON(dict(m.variables)),
-            created_at=m.created_at,
-            updated_at=m.updated_at,
-            stages=[Stage.from_model(s, workflow_id=m.workflow_id) for s in m.stages],
-        )
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self.model.id)
+
+    @strawberry.field(name="workflowID")
+    def workflow_id(self) -> strawberry.ID:
+        return strawberry.ID(self.model.workflow_id)
+
+    @strawberry.field
+    def status(self) -> InstanceStatus:
+        return self.model.status
+
+    @strawberry.field
+    def terminated(self) -> bool:
+        return self.model.terminated
+
+    @strawberry.field
+    def terminated_at(self) -> datetime | None:
+        return self.model.terminated_at
+
+    @strawberry.field
+    def error(self) -> str | None:
+        return self.model.error
+
+    @strawberry.field
+    def variables(self) -> JSON:
+        return JSON(dict(self.model.variables))
+
+    @strawberry.field
+    def created_at(self) -> datetime:
+        return self.model.created_at
+
+    @strawberry.field
+    def updated_at(self) -> datetime:
+        return self.model.updated_at
+
+    @strawberry.field(description="One entry per stage reached, in order.")
+    def stages(self) -> list[Stage]:
+        m = self.model
+        return [Stage(model=s, instance_id=m.id, workflow_id=m.workflow_id) for s in m.stages]
 
     @strawberry.field(
         description="The workflow it runs (also when that workflow was deleted since).",
@@ -51,18 +69,19 @@ class Instance:
     )
     def workflow(self, info: Info) -> Awaitable[Workflow | None]:
         # The loader's future itself: graphql-core awaits it, no coroutine per instance.
-        future: Awaitable[Workflow | None] = info.context.loaders.workflow_node.load(self.workflow_id)
+        future: Awaitable[Workflow | None] = info.context.loaders.workflow_node.load(self.model.workflow_id)
         return future
 
     @strawberry.field(description="Every stage transition so far, in order (one store query per instance).")
     async def history(self, info: Info) -> list[StageTransition]:
-        transitions = await info.context.engine.orchestration.transitions(self.id)
-        return [StageTransition.from_model(t) for t in transitions]
+        transitions = await info.context.engine.orchestration.transitions(self.model.id)
+        return [StageTransition(model=t) for t in transitions]
 
     @strawberry.field(description="The activities one stage ran, with attempts and failures.")
     async def stage_history(self, info: Info, stage: int) -> list[Activity]:
-        activities = await info.context.engine.orchestration.stage_history(self.id, stage)
-        return [Activity.from_model(a) for a in activities]
+        activities = await info.context.engine.orchestration.stage_history(self.model.id, stage)
+        return [Activity(model=a) for a in activities]
+
 
 
 __all__ = ["Instance"]

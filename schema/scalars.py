@@ -16,12 +16,15 @@ from strawberry.scalars import JSON
 from strawberry.types.scalar import ScalarDefinition
 
 from flowql.engine.clock import from_iso, to_iso
+from flowql.engine.stages import TEMPLATE
 
 BigInt = NewType("BigInt", int)
 """An integer of any size: serialized as a decimal string."""
 
 
-def _parse_big_int(value: object) -> int:
+def _parse_big_int(value: object) -> int | str:
+    """An integer; a string holding `${var}` stays a template (stage amounts take variables,
+    checked again once interpolated)."""
     if isinstance(value, bool):
         raise GraphQLError("BigInt: expected an integer or a digit string, got a boolean")
     if isinstance(value, int):
@@ -30,11 +33,13 @@ def _parse_big_int(value: object) -> int:
         digits = value[1:] if value.startswith("-") else value
         if digits.isascii() and digits.isdigit():
             return int(value)
+        if TEMPLATE.search(value):
+            return value
         raise GraphQLError(f"BigInt: expected a digit string, got {value!r}")
     raise GraphQLError(f"BigInt: expected an integer or a digit string, got {type(value).__name__}")
 
 
-def _parse_big_int_literal(node: ValueNode, _variables: dict[str, Any] | None = None) -> int:
+def _parse_big_int_literal(node: ValueNode, _variables: dict[str, Any] | None = None) -> int | str:
     if isinstance(node, IntValueNode | StringValueNode):
         return _parse_big_int(int(node.value) if isinstance(node, IntValueNode) else node.value)
     raise GraphQLError("BigInt: expected an integer or a digit string literal")
@@ -43,7 +48,10 @@ def _parse_big_int_literal(node: ValueNode, _variables: dict[str, Any] | None = 
 def _serialize_big_int(value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise ValueError(f"BigInt: cannot serialize {value!r}")
-    return str(_parse_big_int(value))
+    parsed = _parse_big_int(value)
+    if not isinstance(parsed, int):
+        raise ValueError(f"BigInt: cannot serialize {value!r}")
+    return str(parsed)
 
 
 def _parse_datetime(value: object) -> datetime:
@@ -65,7 +73,8 @@ SCALAR_MAP: dict[object, ScalarDefinition] = {
     BigInt: strawberry.scalar(
         name="BigInt",
         description="An integer of any size, serialized as a decimal string; "
-        "input accepts a JSON integer or a digit string (never a float).",
+        "input accepts a JSON integer or a digit string (never a float); a stage amount may "
+        "also be a `${var}` template.",
         serialize=_serialize_big_int,
         parse_value=_parse_big_int,
         parse_literal=_parse_big_int_literal,

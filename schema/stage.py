@@ -12,75 +12,106 @@ from flowql.engine.models import StageStatus
 from flowql.engine.stages import StageKind
 
 from .context import Info
+from .node import Node, stage_id
 from .stage_definition import StageDefinition, definition_of
 
 
 @strawberry.type(description="One activity a stage ran (a posting, a timer, an event...), with its attempts.")
 class Activity:
-    name: str
-    input: JSON
-    output: JSON | None
-    error: str | None
-    terminated: bool
-    started_at: datetime
-    terminated_at: datetime | None
-    attempt: int
-    last_failure: str | None
-    next_execution: datetime | None
+    model: strawberry.Private[models.Activity]
 
-    @classmethod
-    def from_model(cls, m: models.Activity) -> Activity:
-        return cls(
-            name=m.name,
-            input=JSON(m.input),
-            output=JSON(m.output) if m.output is not None else None,
-            error=m.error,
-            terminated=m.terminated,
-            started_at=m.started_at,
-            terminated_at=m.terminated_at,
-            attempt=m.attempt,
-            last_failure=m.last_failure,
-            next_execution=m.next_execution,
-        )
+    @strawberry.field
+    def name(self) -> str:
+        return self.model.name
 
+    @strawberry.field
+    def input(self) -> JSON:
+        return JSON(self.model.input)
 
-@strawberry.type(description="The state of one stage an instance reached.")
-class Stage:
-    index: int
-    kind: StageKind
-    status: StageStatus
-    started_at: datetime
-    terminated_at: datetime | None
-    error: str | None
-    history: list[Activity]
-    workflow_id: strawberry.Private[str]
+    @strawberry.field
+    def output(self) -> JSON | None:
+        return JSON(self.model.output) if self.model.output is not None else None
 
-    @classmethod
-    def from_model(cls, m: models.StageState, *, workflow_id: str) -> Stage:
-        return cls(
-            index=m.stage,
-            kind=m.kind,
-            status=m.status,
-            started_at=m.started_at,
-            terminated_at=m.terminated_at,
-            error=m.error,
-            history=[Activity.from_model(a) for a in m.history],
-            workflow_id=workflow_id,
-        )
+    @strawberry.field
+    def error(self) -> str | None:
+        return self.model.error
 
     @strawberry.field
     def terminated(self) -> bool:
-        return self.status.terminal
+        return self.model.terminated
+
+    @strawberry.field
+    def started_at(self) -> datetime:
+        return self.model.started_at
+
+    @strawberry.field
+    def terminated_at(self) -> datetime | None:
+        return self.model.terminated_at
+
+    @strawberry.field
+    def attempt(self) -> int:
+        return self.model.attempt
+
+    @strawberry.field
+    def last_failure(self) -> str | None:
+        return self.model.last_failure
+
+    @strawberry.field
+    def next_execution(self) -> datetime | None:
+        return self.model.next_execution
+
+
+@strawberry.type(description="The state of one stage an instance reached; `id` is `{instanceID}:{index}`.")
+class Stage(Node):
+    model: strawberry.Private[models.StageState]
+    instance_id: strawberry.Private[str]
+    workflow_id: strawberry.Private[str]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return stage_id(self.instance_id, self.model.stage)
+
+    @strawberry.field
+    def index(self) -> int:
+        return self.model.stage
+
+    @strawberry.field
+    def kind(self) -> StageKind:
+        return self.model.kind
+
+    @strawberry.field
+    def status(self) -> StageStatus:
+        return self.model.status
+
+    @strawberry.field
+    def started_at(self) -> datetime:
+        return self.model.started_at
+
+    @strawberry.field
+    def terminated_at(self) -> datetime | None:
+        return self.model.terminated_at
+
+    @strawberry.field
+    def error(self) -> str | None:
+        return self.model.error
+
+    @strawberry.field
+    def history(self) -> list[Activity]:
+        return [Activity(model=a) for a in self.model.history]
+
+    @strawberry.field
+    def terminated(self) -> bool:
+        return self.model.status.terminal
 
     @strawberry.field(description="The stage's spec as the workflow holds it (JSON).")
     async def spec(self, info: Info) -> JSON | None:
         workflow = await info.context.loaders.workflow.load(self.workflow_id)
-        return JSON(workflow.config.stages[self.index]) if workflow else None
+        return JSON(workflow.config.stages[self.model.stage]) if workflow else None
 
     @strawberry.field(description="The stage's spec as a typed object.")
     async def definition(self, info: Info) -> StageDefinition | None:
         workflow = await info.context.loaders.workflow.load(self.workflow_id)
-        return definition_of(workflow.config.stages[self.index]) if workflow else None
+        return definition_of(workflow.config.stages[self.model.stage]) if workflow else None
 
 
 __all__ = ["Activity", "Stage"]

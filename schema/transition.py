@@ -13,29 +13,43 @@ from flowql.engine.stages import StageKind
 
 @strawberry.type(description="A change of one stage's status; `seq` orders them per instance.")
 class StageTransition:
-    instance_id: strawberry.ID = strawberry.field(name="instanceID")
-    workflow_id: strawberry.ID = strawberry.field(name="workflowID")
-    seq: int
-    stage: int
-    kind: StageKind
-    status: StageStatus
-    instance_status: InstanceStatus
-    at: datetime
-    error: str | None
+    model: strawberry.Private[models.Transition]
 
-    @classmethod
-    def from_model(cls, m: models.Transition) -> StageTransition:
-        return cls(
-            instance_id=strawberry.ID(m.instance_id),
-            workflow_id=strawberry.ID(m.workflow_id),
-            seq=m.seq,
-            stage=m.stage,
-            kind=m.kind,
-            status=m.status,
-            instance_status=m.instance_status,
-            at=m.at,
-            error=m.error,
-        )
+    @strawberry.field(name="instanceID")
+    def instance_id(self) -> strawberry.ID:
+        return strawberry.ID(self.model.instance_id)
+
+    @strawberry.field(name="workflowID")
+    def workflow_id(self) -> strawberry.ID:
+        return strawberry.ID(self.model.workflow_id)
+
+    @strawberry.field
+    def seq(self) -> int:
+        return self.model.seq
+
+    @strawberry.field
+    def stage(self) -> int:
+        return self.model.stage
+
+    @strawberry.field
+    def kind(self) -> StageKind:
+        return self.model.kind
+
+    @strawberry.field
+    def status(self) -> StageStatus:
+        return self.model.status
+
+    @strawberry.field
+    def instance_status(self) -> InstanceStatus:
+        return self.model.instance_status
+
+    @strawberry.field
+    def at(self) -> datetime:
+        return self.model.at
+
+    @strawberry.field
+    def error(self) -> str | None:
+        return self.model.error
 
 
 __all__ = ["StageTransition"]

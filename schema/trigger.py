@@ -14,73 +14,99 @@ from flowql.engine import models
 from .connection import Connection, connection_of, page_request
 from .context import Info
 from .instance import Instance
+from .node import Node
 from .workflow import Workflow
 
 
 @strawberry.type(description="One event a trigger matched: the instance it started, or the error.")
-class TriggerOccurrence:
-    id: strawberry.ID
-    date: datetime
-    trigger_id: strawberry.ID = strawberry.field(name="triggerID")
-    event: JSON
-    workflow_instance_id: strawberry.ID | None = strawberry.field(name="workflowInstanceID")
-    error: str | None
+class TriggerOccurrence(Node):
+    model: strawberry.Private[models.TriggerOccurrence]
 
-    @classmethod
-    def from_model(cls, m: models.TriggerOccurrence) -> TriggerOccurrence:
-        return cls(
-            id=strawberry.ID(m.id),
-            date=m.date,
-            trigger_id=strawberry.ID(m.trigger_id),
-            event=JSON(m.event),
-            workflow_instance_id=strawberry.ID(m.workflow_instance_id) if m.workflow_instance_id else None,
-            error=m.error,
-        )
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self.model.id)
+
+    @strawberry.field
+    def date(self) -> datetime:
+        return self.model.date
+
+    @strawberry.field(name="triggerID")
+    def trigger_id(self) -> strawberry.ID:
+        return strawberry.ID(self.model.trigger_id)
+
+    @strawberry.field
+    def event(self) -> JSON:
+        return JSON(self.model.event)
+
+    @strawberry.field(name="workflowInstanceID")
+    def workflow_instance_id(self) -> strawberry.ID | None:
+        instance_id = self.model.workflow_instance_id
+        return strawberry.ID(instance_id) if instance_id else None
+
+    @strawberry.field
+    def error(self) -> str | None:
+        return self.model.error
 
     @strawberry.field(description="The instance it started, if any.")
     async def instance(self, info: Info) -> Instance | None:
-        if self.workflow_instance_id is None:
+        if self.model.workflow_instance_id is None:
             return None
-        instance = await info.context.loaders.instance.load(self.workflow_instance_id)
-        return Instance.from_model(instance) if instance else None
+        instance = await info.context.loaders.instance.load(self.model.workflow_instance_id)
+        return Instance(model=instance) if instance else None
 
 
 @strawberry.type(description="Starts a workflow when an event of type `event` matches `filter`.")
-class Trigger:
-    id: strawberry.ID
-    name: str | None
-    event: str
-    version: str | None
-    workflow_id: strawberry.ID = strawberry.field(name="workflowID")
-    filter: str | None = strawberry.field(description="A CEL expression over `event`.")
-    vars: JSON = strawberry.field(description="Variable name to CEL expression over `event`.")
-    created_at: datetime
+class Trigger(Node):
+    model: strawberry.Private[models.Trigger]
 
-    @classmethod
-    def from_model(cls, m: models.Trigger) -> Trigger:
-        return cls(
-            id=strawberry.ID(m.id),
-            name=m.name,
-            event=m.event,
-            version=m.version,
-            workflow_id=strawberry.ID(m.workflow_id),
-            filter=m.filter,
-            vars=JSON(dict(m.vars)),
-            created_at=m.created_at,
-        )
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self.model.id)
+
+    @strawberry.field
+    def name(self) -> str | None:
+        return self.model.name
+
+    @strawberry.field
+    def event(self) -> str:
+        return self.model.event
+
+    @strawberry.field
+    def version(self) -> str | None:
+        return self.model.version
+
+    @strawberry.field(name="workflowID")
+    def workflow_id(self) -> strawberry.ID:
+        return strawberry.ID(self.model.workflow_id)
+
+    @strawberry.field(description="A CEL expression over `event`.")
+    def filter(self) -> str | None:
+        return self.model.filter
+
+    @strawberry.field(description="Variable name to CEL expression over `event`.")
+    def vars(self) -> JSON:
+        return JSON(dict(self.model.vars))
+
+    @strawberry.field
+    def created_at(self) -> datetime:
+        return self.model.created_at
+
+    @strawberry.field(description="Set once deleted: a deleted trigger starts nothing.")
+    def deleted_at(self) -> datetime | None:
+        return self.model.deleted_at
 
     @strawberry.field
     async def workflow(self, info: Info) -> Workflow | None:
-        workflow = await info.context.loaders.workflow.load(self.workflow_id)
-        return Workflow.from_model(workflow) if workflow else None
+        workflow = await info.context.loaders.workflow.load(self.model.workflow_id)
+        return Workflow(model=workflow) if workflow else None
 
     @strawberry.field(description="Events this trigger matched, newest first.")
     async def occurrences(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[TriggerOccurrence]:
         request = page_request(info.context.limits, first, after)
-        page = await info.context.engine.triggers.list_occurrences(self.id, request)
-        return connection_of(page, TriggerOccurrence.from_model)
+        page = await info.context.engine.triggers.list_occurrences(self.model.id, request)
+        return connection_of(page, lambda m: TriggerOccurrence(model=m))
 
 
 class _VariableResult(Protocol):
@@ -111,20 +137,20 @@ class TriggerTestVariable:
 
 @strawberry.type(description="What a trigger would do with an event: filter result and variables.")
 class TriggerTest:
-    match: bool
-    error: str | None
-    variables: list[TriggerTestVariable]
+    model: strawberry.Private[_TestResult]
 
-    @classmethod
-    def from_model(cls, m: _TestResult) -> TriggerTest:
-        return cls(
-            match=m.match,
-            error=m.error,
-            variables=[
-                TriggerTestVariable(name=name, value=v.value, error=v.error)
-                for name, v in m.variables.items()
-            ],
-        )
+    @strawberry.field
+    def match(self) -> bool:
+        return self.model.match
+
+    @strawberry.field
+    def error(self) -> str | None:
+        return self.model.error
+
+    @strawberry.field
+    def variables(self) -> list[TriggerTestVariable]:
+        variables = self.model.variables.items()
+        return [TriggerTestVariable(name=name, value=v.value, error=v.error) for name, v in variables]
 
 
 @strawberry.input

@@ -12,33 +12,41 @@ from flowql.engine import models
 
 from .connection import Connection, connection_of, page_request
 from .context import Info
+from .node import Node
 from .stage_definition import StageDefinition, definition_of
+from .stage_input import StageInput
 
 if TYPE_CHECKING:  # for mypy only: Strawberry resolves it through strawberry.lazy
     from .instance import Instance
 
 
 @strawberry.type(description="A named list of stages; immutable once created.")
-class Workflow:
-    id: strawberry.ID
-    name: str | None
-    stages: JSON = strawberry.field(description="The stage specs as sent: one-key objects.")
-    created_at: datetime
-    updated_at: datetime
-    deleted_at: datetime | None
+class Workflow(Node):
     model: strawberry.Private[models.Workflow]
 
-    @classmethod
-    def from_model(cls, m: models.Workflow) -> Workflow:
-        return cls(
-            id=strawberry.ID(m.id),
-            name=m.config.name,
-            stages=JSON(m.config.stages),
-            created_at=m.created_at,
-            updated_at=m.updated_at,
-            deleted_at=m.deleted_at,
-            model=m,
-        )
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self.model.id)
+
+    @strawberry.field
+    def name(self) -> str | None:
+        return self.model.config.name
+
+    @strawberry.field(description="The stage specs as sent: one-key objects.")
+    def stages(self) -> JSON:
+        return JSON(self.model.config.stages)
+
+    @strawberry.field
+    def created_at(self) -> datetime:
+        return self.model.created_at
+
+    @strawberry.field
+    def updated_at(self) -> datetime:
+        return self.model.updated_at
+
+    @strawberry.field
+    def deleted_at(self) -> datetime | None:
+        return self.model.deleted_at
 
     @strawberry.field(description="The stages as typed objects, one type per kind.")
     def stage_definitions(self) -> list[StageDefinition]:
@@ -58,13 +66,14 @@ class Workflow:
         page = await info.context.engine.orchestration.list_instances(
             request, workflow_id=self.model.id, running=running
         )
-        return connection_of(page, Instance.from_model)
+        return connection_of(page, lambda m: Instance(model=m))
 
 
-@strawberry.input(description="`stages`: a list of one-key objects (send, delay, wait_event, update).")
+
+@strawberry.input(description="A named list of stages, each an object with exactly one kind.")
 class CreateWorkflowInput:
     name: str | None = None
-    stages: JSON
+    stages: list[StageInput]
 
 
 __all__ = ["CreateWorkflowInput", "Workflow"]

@@ -73,13 +73,29 @@ class MongoInstanceStore:
         return {doc["_id"]: from_doc(Instance, doc) for doc in docs}
 
     async def list_instances(
-        self, page: PageRequest, *, workflow_id: str | None = None, running: bool | None = None
+        self,
+        page: PageRequest,
+        *,
+        workflow_id: str | None = None,
+        running: bool | None = None,
+        statuses: Sequence[InstanceStatus] | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
     ) -> Page[Instance]:
         query: Doc = {}
         if workflow_id is not None:
             query["workflow_id"] = workflow_id
         if running is not None:
             query["running"] = running
+        if statuses is not None:
+            query["status"] = {"$in": sorted({s.value for s in statuses})}
+        created: Doc = {}
+        if created_after is not None:
+            created["$gt"] = encode(created_after)
+        if created_before is not None:
+            created["$lt"] = encode(created_before)
+        if created:
+            query["created_at"] = created
         return await pages.page(
             self._instances, Instance, page, pages.created, query, projection=_NO_TRANSITIONS
         )

@@ -1,14 +1,14 @@
 """Indexes of the MongoDB store, created at start-up (`create_index` is a no-op when present).
 
-Accounts and postings need no index beyond `_id`: an account's `_id` is `{ledger, address}`
-and a posting's `_id` is its reference, which makes the reference unique.
+An account's `_id` is `{ledger, address}` and a posting's `_id` is its reference, which makes
+the reference unique; their other indexes serve the lists (`ledger_lists`).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..names import INBOX, INSTANCES, OCCURRENCES, OUTBOX, POSTINGS, TRIGGERS, WALLETS, WORKFLOWS
+from ..names import ACCOUNTS, INBOX, INSTANCES, OCCURRENCES, OUTBOX, POSTINGS, TRIGGERS, WALLETS, WORKFLOWS
 
 if TYPE_CHECKING:
     from pymongo.asynchronous.database import AsyncDatabase
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 ASC, DESC = 1, -1
 NEWEST_FIRST = [("created_at", DESC), ("_id", DESC)]
+NEWEST_POSTING = [("timestamp", DESC), ("_id", DESC)]
 
 IndexSpec = tuple[str, list[tuple[str, int]], dict[str, Any]]
 
@@ -28,6 +29,8 @@ INDEXES: dict[str, list[IndexSpec]] = {
         ("by_running", [("running", ASC), *NEWEST_FIRST], {}),
         ("due", [("running", ASC), ("wake_at", ASC)], {}),
         ("by_status", [("status", ASC)], {}),
+        ("by_status_page", [("status", ASC), *NEWEST_FIRST], {}),
+        ("by_workflow_status", [("workflow_id", ASC), ("status", ASC), *NEWEST_FIRST], {}),
     ],
     INBOX: [("by_instance", [("instance_id", ASC), ("received_at", ASC), ("_id", ASC)], {})],
     TRIGGERS: [
@@ -43,10 +46,17 @@ INDEXES: dict[str, list[IndexSpec]] = {
         ),
     ],
     OUTBOX: [("oldest", [("since", ASC)], {})],
-    POSTINGS: [("by_state", [("state", ASC), ("ledger", ASC), ("order", ASC)], {})],
+    POSTINGS: [
+        ("by_state", [("state", ASC), ("ledger", ASC), ("order", ASC)], {}),
+        ("page", [("ledger", ASC), *NEWEST_POSTING], {}),
+        ("by_source", [("ledger", ASC), ("source", ASC), *NEWEST_POSTING], {}),
+        ("by_destination", [("ledger", ASC), ("destination", ASC), *NEWEST_POSTING], {}),
+    ],
+    ACCOUNTS: [("by_address", [("ledger", ASC), ("address", ASC)], {})],
     WALLETS: [
         ("unique_name", [("ledger", ASC), ("name", ASC)], {"unique": True}),
         ("by_name", [("name", ASC)], {}),
+        ("page", [("ledger", ASC), *NEWEST_FIRST], {}),
     ],
 }
 

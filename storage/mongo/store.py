@@ -51,7 +51,10 @@ class MongoStore(
         self._triggers = database[TRIGGERS]
         self._occurrences = database[OCCURRENCES]
         self._outbox = database[OUTBOX]
-        self._ledger = MongoLedger(database[POSTINGS], database[ACCOUNTS], database[WALLETS])
+        self._postings = database[POSTINGS]
+        self._accounts = database[ACCOUNTS]
+        self._wallets = database[WALLETS]
+        self._ledger = MongoLedger(self._postings, self._accounts, self._wallets)
 
     @property
     def database(self) -> AsyncDatabase[Doc]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -67,6 +68,11 @@ class MongoTriggerStore:
     async def get_occurrence(self, occurrence_id: str) -> TriggerOccurrence | None:
         doc = await self._occurrences.find_one({"_id": occurrence_id})
         return from_doc(TriggerOccurrence, doc) if doc else None
+
+    async def get_occurrences(self, occurrence_ids: Sequence[str]) -> dict[str, TriggerOccurrence]:
+        query = {"_id": {"$in": list(set(occurrence_ids))}}
+        docs = await self._occurrences.find(query).to_list(None)
+        return {doc["_id"]: from_doc(TriggerOccurrence, doc) for doc in docs}
 
     async def list_occurrences(self, trigger_id: str, page: PageRequest) -> Page[TriggerOccurrence]:
         query = {"trigger_id": trigger_id}

@@ -10,7 +10,7 @@ from typing import Any
 from flowql.engine.clock import from_iso, to_iso
 from flowql.engine.errors import VersionConflict, conflict
 from flowql.engine.models import InboxEvent, Instance, InstanceStatus, Transition
-from flowql.engine.pagination import Page, PageRequest
+from flowql.engine.pagination import Direction, Page, PageRequest, make_page
 
 from ..names import INBOX, INSTANCES, TRANSITIONS
 from . import outbox
@@ -72,7 +72,14 @@ class SqliteInstanceStore:
         return await self._db.run(lambda c: records.by_ids(c, INSTANCES, Instance, instance_ids))
 
     async def list_instances(
-        self, page: PageRequest, *, workflow_id: str | None = None, running: bool | None = None
+        self,
+        page: PageRequest,
+        *,
+        workflow_id: str | None = None,
+        running: bool | None = None,
+        statuses: Sequence[InstanceStatus] | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
     ) -> Page[Instance]:
         where: list[str] = []
         params: list[Any] = []
@@ -82,9 +89,31 @@ class SqliteInstanceStore:
         if running is not None:
             where.append("running = ?")
             params.append(int(running))
-        return await self._db.run(
-            lambda c: records.page(c, INSTANCES, Instance, page, records.created, where=where, params=params)
-        )
+        if created_after is not None:
+            where.append("created_at > ?")
+            params.append(to_iso(created_after))
+        if created_before is not None:
+            where.append("created_at < ?")
+            params.append(to_iso(created_before))
+        if statuses is None:
+            return await self._db.run(
+                lambda c: records.page(
+                    c, INSTANCES, Instance, page, records.created, where=where, params=params
+                )
+            )
+
+        def by_status(c: sqlite3.Connection) -> Page[Instance]:
+            # One ordered range of the (status, created_at, id) index per status, merged: an IN
+            # would sort every instance of those statuses to return one page.
+            rows: list[Instance] = []
+            for status in sorted({s.value for s in statuses}):
+                clauses, values = [*where, "status = ?"], [*params, status]
+                rows += records.page_rows(c, INSTANCES, Instance, page, where=clauses, params=values)
+            newest_first = page.after is None or page.after.direction is Direction.OLDER
+            rows.sort(key=records.created, reverse=newest_first)
+            return make_page(rows[: page.page_size + 1], page, records.created)
+
+        return await self._db.run(by_status)
 
     async def running_instance_ids(self) -> list[str]:
         def work(c: sqlite3.Connection) -> list[str]:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 
 from flowql.engine.errors import conflict
 from flowql.engine.models import Account, Posting, Wallet
+from flowql.engine.pagination import Page, PageRequest
 
 from ..names import WALLETS
+from . import ledger_lists as lists
 from . import postings
 from . import rows as records
 from .connection import SqliteConnection
@@ -22,6 +25,22 @@ class SqliteLedgerStore:
 
     async def list_postings(self, ledger_name: str | None = None) -> list[Posting]:
         return await self._db.run(lambda c: postings.list_postings(c, ledger_name))
+
+    async def page_postings(
+        self, page: PageRequest, *, ledger: str, account: str | None = None, instance_id: str | None = None
+    ) -> Page[Posting]:
+        return await self._db.run(lambda c: lists.page_postings(c, page, ledger, account, instance_id))
+
+    async def page_accounts(
+        self, page: PageRequest, *, ledger: str, address_prefix: str = ""
+    ) -> Page[Account]:
+        return await self._db.run(lambda c: lists.page_accounts(c, page, ledger, address_prefix))
+
+    async def accounts_by_prefix(self, ledger: str, prefixes: Sequence[str]) -> dict[str, list[Account]]:
+        return await self._db.run(lambda c: lists.accounts_by_prefix(c, ledger, prefixes))
+
+    async def list_wallets(self, page: PageRequest, *, ledger: str, name: str | None = None) -> Page[Wallet]:
+        return await self._db.run(lambda c: lists.list_wallets(c, page, ledger, name))
 
     async def get_account(self, ledger_name: str, address: str) -> Account:
         return await self._db.run(lambda c: postings.get_account(c, ledger_name, address))

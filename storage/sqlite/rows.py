@@ -45,6 +45,21 @@ def page(
     params: Sequence[Any] = (),
     time_column: str = "created_at",
 ) -> Page[M]:
+    rows = page_rows(c, table, model, request, where=where, params=params, time_column=time_column)
+    return make_page(rows, request, key)
+
+
+def page_rows(
+    c: sqlite3.Connection,
+    table: str,
+    model: type[M],
+    request: PageRequest,
+    *,
+    where: Sequence[str] = (),
+    params: Sequence[Any] = (),
+    time_column: str = "created_at",
+) -> list[M]:
+    """Up to `page_size + 1` records in the request's reading direction (for `make_page`)."""
     clauses, values = list(where), list(params)
     order = "DESC"
     if request.after is not None:
@@ -57,7 +72,7 @@ def page(
         sql += " WHERE " + " AND ".join(clauses)
     sql += f" ORDER BY {time_column} {order}, id {order} LIMIT ?"
     rows = c.execute(sql, (*values, request.page_size + 1)).fetchall()
-    return make_page([model.model_validate_json(doc) for (doc,) in rows], request, key)
+    return [model.model_validate_json(doc) for (doc,) in rows]
 
 
 def by_ids(c: sqlite3.Connection, table: str, model: type[M], ids: Sequence[str]) -> dict[str, M]:

@@ -21,6 +21,20 @@ WAKE_INDEX = f"{INSTANCES}_wake"
 """Named in the scheduler's queries: without statistics the planner would prefer the
 `running` index and scan every running instance to find the few that are due."""
 
+
+def _time_of(field: str) -> str:
+    """A time field of the JSON document as a fixed-width, sortable string (pydantic writes
+    `...:00Z` for a whole second and `...:00.123000Z` otherwise)."""
+    return f"strftime('%Y-%m-%dT%H:%M:%fZ', json_extract(doc, '$.{field}'))"
+
+
+# Expressions of the documents that lists filter and sort on, indexed as they are written
+# (SQLite uses an expression index when a query repeats the expression).
+POSTING_TIME = _time_of("timestamp")
+POSTING_SOURCE = "json_extract(doc, '$.source')"
+POSTING_DESTINATION = "json_extract(doc, '$.destination')"
+WALLET_CREATED = _time_of("created_at")
+
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
@@ -43,6 +57,8 @@ CREATE INDEX IF NOT EXISTS {INSTANCES}_workflow ON {INSTANCES} (workflow_id, cre
 CREATE INDEX IF NOT EXISTS {INSTANCES}_running ON {INSTANCES} (running, created_at, id);
 CREATE INDEX IF NOT EXISTS {INSTANCES}_workflow_running ON {INSTANCES} (workflow_id, running, created_at, id);
 CREATE INDEX IF NOT EXISTS {INSTANCES}_status ON {INSTANCES} (status);
+CREATE INDEX IF NOT EXISTS {INSTANCES}_status_page ON {INSTANCES} (status, created_at, id);
+CREATE INDEX IF NOT EXISTS {INSTANCES}_workflow_status ON {INSTANCES} (workflow_id, status, created_at, id);
 CREATE INDEX IF NOT EXISTS {WAKE_INDEX} ON {INSTANCES} (wake_at)
     WHERE wake_at IS NOT NULL AND running = 1;
 CREATE TABLE IF NOT EXISTS {TRANSITIONS} (
@@ -76,6 +92,12 @@ CREATE TABLE IF NOT EXISTS {WALLETS} (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, ledger TEXT NOT NULL, doc TEXT NOT NULL,
     UNIQUE (ledger, name));
 CREATE INDEX IF NOT EXISTS {WALLETS}_name ON {WALLETS} (name);
+CREATE INDEX IF NOT EXISTS {WALLETS}_page ON {WALLETS} (ledger, {WALLET_CREATED}, id);
+CREATE INDEX IF NOT EXISTS {POSTINGS}_page ON {POSTINGS} (ledger, {POSTING_TIME}, reference);
+CREATE INDEX IF NOT EXISTS {POSTINGS}_source
+    ON {POSTINGS} (ledger, {POSTING_SOURCE}, {POSTING_TIME}, reference);
+CREATE INDEX IF NOT EXISTS {POSTINGS}_destination
+    ON {POSTINGS} (ledger, {POSTING_DESTINATION}, {POSTING_TIME}, reference);
 """
 
 VERSION = SCHEMA_VERSION

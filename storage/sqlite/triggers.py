@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -100,6 +101,9 @@ class SqliteTriggerStore:
 
     async def get_occurrence(self, occurrence_id: str) -> TriggerOccurrence | None:
         return await self._db.run(lambda c: records.one(c, OCCURRENCES, TriggerOccurrence, occurrence_id))
+
+    async def get_occurrences(self, occurrence_ids: Sequence[str]) -> dict[str, TriggerOccurrence]:
+        return await self._db.run(lambda c: records.by_ids(c, OCCURRENCES, TriggerOccurrence, occurrence_ids))
 
     async def list_occurrences(self, trigger_id: str, page: PageRequest) -> Page[TriggerOccurrence]:
         return await self._db.run(

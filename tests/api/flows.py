@@ -9,7 +9,7 @@ from tests.api.client import Api
 CREATE = "mutation($w: CreateWorkflowInput!) { createWorkflow(input: $w) { id name } }"
 RUN = """mutation($id: ID!, $vars: JSON, $wait: Boolean) {
   runWorkflow(workflowID: $id, variables: $vars, wait: $wait) { id status error stages { index status } } }"""
-SEND = "mutation($id: ID!, $name: String!) { sendEvent(instanceID: $id, name: $name) }"
+SEND = "mutation($id: ID!, $name: String!) { sendEvent(instanceID: $id, name: $name) { id status } }"
 CANCEL = "mutation($id: ID!) { cancelInstance(id: $id) { id status stages { index status } } }"
 INSTANCE = """query($id: ID!) { instance(id: $id) {
   id status terminated error stages { index kind status error } } }"""
@@ -48,7 +48,7 @@ async def run(
 
 
 async def send(api: Api, instance_id: str, name: str = "go") -> None:
-    assert (await api.query(SEND, {"id": instance_id, "name": name}))["sendEvent"] is True
+    assert (await api.query(SEND, {"id": instance_id, "name": name}))["sendEvent"]["id"] == instance_id
 
 
 __all__ = [

@@ -20,18 +20,26 @@ pytestmark = pytest.mark.both_stores
 SECRET = "password=hunter2 at /var/lib/flowql/secret.db"
 
 
-async def test_validation_error_names_the_stage_field(api: Api) -> None:
+async def test_a_stage_missing_a_field_is_refused_by_the_schema(api: Api) -> None:
     stages = [{"delay": {"duration": "1s"}}, {"send": {"source": {"account": {"id": "world"}}}}]
     error = await api.error(CREATE, {"w": {"name": "bad", "stages": stages}})
     assert error["extensions"]["code"] == "VALIDATION"
-    assert error["message"].startswith("stages[1].send.")
-    assert error["extensions"]["field"].startswith("stages[1].send")
+    assert "stages[1].send" in error["message"] and "'destination'" in error["message"]
+
+
+async def test_validation_error_names_the_stage_field(api: Api) -> None:
+    stages = [{"delay": {"duration": "1s"}}, send_stage(5, asset="dollars")]
+    error = await api.error(CREATE, {"w": {"name": "bad", "stages": stages}})
+    assert error["extensions"]["code"] == "VALIDATION"
+    assert error["message"].startswith("stages[1].send.amount")
+    assert error["extensions"]["field"].startswith("stages[1].send.amount")
     assert error["path"] == ["createWorkflow"]
 
 
 async def test_unknown_stage_kind(api: Api) -> None:
     error = await api.error(CREATE, {"w": {"stages": [{"teleport": {"to": "mars"}}]}})
     assert error["extensions"]["code"] == "VALIDATION" and "stages[0]" in error["message"]
+    assert "'teleport'" in error["message"]
 
 
 @pytest.mark.parametrize(
@@ -42,9 +50,10 @@ async def test_unknown_stage_kind(api: Api) -> None:
         ("query($id: ID!) { wallet(id: $id) { id } }", {"id": "nope"}),
         ("query($id: ID!) { trigger(id: $id) { id } }", {"id": "nope"}),
         ("mutation($id: ID!) { cancelInstance(id: $id) { id } }", {"id": "nope"}),
-        ('mutation($id: ID!) { sendEvent(instanceID: $id, name: "go") }', {"id": "nope"}),
+        ('mutation($id: ID!) { sendEvent(instanceID: $id, name: "go") { id } }', {"id": "nope"}),
         ("mutation($id: ID!) { runWorkflow(workflowID: $id) { id } }", {"id": "nope"}),
-        ("mutation($id: ID!) { deleteWorkflow(id: $id) }", {"id": "nope"}),
+        ("mutation($id: ID!) { deleteWorkflow(id: $id) { id } }", {"id": "nope"}),
+        ("mutation($id: ID!) { deleteTrigger(id: $id) { id } }", {"id": "nope"}),
     ],
 )
 async def test_not_found(api: Api, document: str, variables: dict[str, Any]) -> None:

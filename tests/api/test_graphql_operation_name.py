@@ -8,7 +8,7 @@ import pytest
 from tests.api.client import LEGACY_WS, TRANSPORT_WS, Api
 from tests.api.flows import create_workflow, send_stage
 
-TWO = 'mutation A { deleteWorkflow(id: "%s") } query B { serverInfo { version } }'
+TWO = 'mutation A { deleteWorkflow(id: "%s") { id } } query B { serverInfo { version } }'
 
 
 async def test_missing_name_is_refused_and_runs_nothing(api: Api) -> None:
@@ -23,7 +23,7 @@ async def test_named_operation_runs(api: Api) -> None:
     workflow = await create_workflow(api, [send_stage(1)])
     data = await api.query(TWO % workflow, operation_name="B")
     assert data["serverInfo"]["version"]
-    assert (await api.query(TWO % workflow, operation_name="A"))["deleteWorkflow"] is True
+    assert (await api.query(TWO % workflow, operation_name="A"))["deleteWorkflow"]["id"] == workflow
 
 
 async def test_single_operation_needs_no_name(api: Api) -> None:

@@ -70,9 +70,9 @@ async def test_workflow_pages_follow_cursors(api: Api) -> None:
 
 async def test_delete_workflow_hides_it_and_refuses_runs(api: Api) -> None:
     workflow_id = await create_workflow(api, [send_stage(1)], name="gone")
-    assert (await api.query("mutation($id: ID!) { deleteWorkflow(id: $id) }", {"id": workflow_id}))[
-        "deleteWorkflow"
-    ] is True
+    document = "mutation($id: ID!) { deleteWorkflow(id: $id) { id name deletedAt } }"
+    deleted = (await api.query(document, {"id": workflow_id}))["deleteWorkflow"]
+    assert deleted["id"] == workflow_id and deleted["name"] == "gone" and deleted["deletedAt"]
     assert (await api.query(PAGE, {"first": 10}))["workflows"]["edges"] == []
     error = await api.error("mutation($id: ID!) { runWorkflow(workflowID: $id) { id } }", {"id": workflow_id})
     assert error["extensions"]["code"] == "NOT_FOUND"
@@ -125,7 +125,7 @@ async def test_instances_filters_and_workflow_instances(api: Api) -> None:
 
     async def ids(**variables: Any) -> list[str]:
         data = await api.query(
-            """query($workflowID: String, $running: Boolean, $first: Int) {
+            """query($workflowID: ID, $running: Boolean, $first: Int) {
               instances(workflowID: $workflowID, running: $running, first: $first) {
                 edges { node { id } } } }""",
             variables,

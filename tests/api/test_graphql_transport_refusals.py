@@ -101,7 +101,7 @@ async def test_refusals_are_graphql_error_bodies(
 
 
 async def test_mutation_over_get_is_a_graphql_error_body(api: Api) -> None:
-    params = {"query": 'mutation { deleteTrigger(id: "x") }'}
+    params = {"query": 'mutation { deleteTrigger(id: "x") { id } }'}
     async with api.session.get(
         api.url / "graphql", params=params, headers={"Accept": "application/json"}
     ) as resp:

@@ -94,6 +94,13 @@ async def sample(api: Api) -> dict[str, Any]:
         "running": None,
         "name": None,
         "stage": 0,
+        "status": ["RUNNING", "SUCCEEDED"],
+        "createdAfter": "2000-01-01T00:00:00.000Z",
+        "createdBefore": None,
+        "addressPrefix": "users:",
+        "account": None,
+        "nodeID": instance,
+        "nodeIDs": [workflow, instance, f"{instance}:0", "users:1@default"],
     }
 
 

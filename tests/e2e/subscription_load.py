@@ -240,7 +240,7 @@ class Load:
 
     async def send(self, instance_id: str, stage: int) -> None:
         self.sent_at[(instance_id, stage)] = time.time()
-        mutation = "mutation($id: ID!, $n: String!) { sendEvent(instanceID: $id, name: $n) }"
+        mutation = "mutation($id: ID!, $n: String!) { sendEvent(instanceID: $id, name: $n) { id } }"
         await self.graphql(mutation, id=instance_id, n=f"e{stage}")
 
     async def verify(self, workflow: str, subscribers: list[Subscriber]) -> None:

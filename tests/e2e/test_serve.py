@@ -111,9 +111,8 @@ async def _scenario(url: str) -> None:
                 t = result["stageTransitions"]
                 seen.append((t["stage"], t["status"], t["instanceStatus"]))
                 if (t["stage"], t["status"]) == (1, "WAITING"):
-                    await graphql(
-                        'mutation($id: ID!) { sendEvent(instanceID: $id, name: "approved") }', id=instance_id
-                    )
+                    approve = 'mutation($id: ID!) { sendEvent(instanceID: $id, name: "approved") { id } }'
+                    await graphql(approve, id=instance_id)
         assert seen[-1] == (2, "SUCCEEDED", "SUCCEEDED")
         assert (1, "SUCCEEDED", "RUNNING") in seen
 

@@ -15,7 +15,7 @@ const INSTANCE = `id workflowID status terminated terminatedAt error variables c
   stages { index kind spec status startedAt terminatedAt error history { ${ACTIVITY} } }`;
 const Q_INSTANCE = `query Instance($id: ID!) { instance(id: $id) { ${INSTANCE} } }`;
 const M_EVENT = `mutation Send($instanceID: ID!, $name: String!) {
-  sendEvent(instanceID: $instanceID, name: $name) }`;
+  sendEvent(instanceID: $instanceID, name: $name) { ${INSTANCE} } }`;
 const M_CANCEL = `mutation Cancel($id: ID!) { cancelInstance(id: $id) { ${INSTANCE} } }`;
 const S_TRANSITIONS = `subscription Transitions($instanceID: ID) {
   stageTransitions(instanceID: $instanceID) { instanceID workflowID stage kind status instanceStatus at error } }`;

@@ -12,7 +12,7 @@ const SCAN_PAGES = 5;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const ROW = 'id workflowID status createdAt terminatedAt workflow { id name }';
-const Q_INSTANCES = `query Instances($workflowID: String, $running: Boolean, $first: Int, $after: String) {
+const Q_INSTANCES = `query Instances($workflowID: ID, $running: Boolean, $first: Int, $after: String) {
   instances(workflowID: $workflowID, running: $running, first: $first, after: $after) {
     edges { node { ${ROW} } } pageInfo { hasNextPage endCursor } } }`;
 const Q_INSTANCE = `query Instance($id: ID!) { instance(id: $id) { ${ROW} } }`;

@@ -24,11 +24,11 @@ STAGES = [
     },
 ]
 CREATE_WORKFLOW = "mutation($w: CreateWorkflowInput!) { createWorkflow(input: $w) { id } }"
-DELETE_WORKFLOW = "mutation($id: ID!) { deleteWorkflow(id: $id) }"
+DELETE_WORKFLOW = "mutation($id: ID!) { deleteWorkflow(id: $id) { id deletedAt } }"
 RUN = "mutation($id: ID!, $v: JSON) { runWorkflow(workflowID: $id, variables: $v) { id } }"
 CANCEL = "mutation($id: ID!) { cancelInstance(id: $id) { id } }"
 CREATE_TRIGGER = "mutation($t: CreateTriggerInput!) { createTrigger(input: $t) { id } }"
-DELETE_TRIGGER = "mutation($id: ID!) { deleteTrigger(id: $id) }"
+DELETE_TRIGGER = "mutation($id: ID!) { deleteTrigger(id: $id) { id deletedAt } }"
 CREATE_WALLET = "mutation($n: String!) { createWallet(name: $n) { id } }"
 CURSORS = """{ workflows(first: 1) { pageInfo { endCursor } }
   instances(first: 1) { pageInfo { endCursor } } triggers(first: 1) { pageInfo { endCursor } } }"""
