@@ -26,6 +26,7 @@ from flowql.schema import ApiLimits
 
 from .auth import Authenticator, refusal
 from .config import READ, Config
+from .cors import cors_middleware
 from .guards import setup_guards
 from .metrics import Metrics
 from .scope_check import ScopeCheck
@@ -95,6 +96,7 @@ def create_app(
             max_websockets=config.max_websockets,
             max_subscriptions=config.max_subscriptions,
             max_subscriptions_per_token=config.max_subscriptions_per_token,
+            allowed_origins=config.cors_origins,
         ),
     )
     metrics.attach_fanout(view.fanout)
@@ -116,6 +118,8 @@ def create_app(
     )
     setup_status_page(app)
     setup_guards(app, bind_host=config.host, allowed_hosts=config.allowed_hosts)
+    # Inside the guards: a preflight too must name a served host.
+    app.middlewares.append(cors_middleware(config.cors_origins))
     app.cleanup_ctx.append(_lifecycle)
     app.on_shutdown.append(_on_shutdown)
     return app

@@ -49,6 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="enable bearer auth; e.g. s3cret:orchestration:read,orchestration:write; repeatable "
         "(FLOWQL_AUTH_TOKENS, space-separated)",
     )
+    serve.add_argument(
+        "--cors-origin",
+        action="append",
+        dest="cors_origins",
+        metavar="ORIGIN",
+        help="let pages on this origin (e.g. http://localhost:5173) call the API and open its "
+        "WebSocket; repeatable (FLOWQL_CORS_ORIGINS, space-separated; default: none)",
+    )
     serve.add_argument("--max-page-size", type=int, help="largest `first` accepted (FLOWQL_MAX_PAGE_SIZE)")
     serve.add_argument(
         "--rest-max-page-size",
@@ -133,6 +141,7 @@ def config_from(args: argparse.Namespace) -> Config:
         "max_websockets": args.max_websockets,
         "max_subscriptions": args.max_subscriptions,
         "max_subscriptions_per_token": args.max_subscriptions_per_token,
+        "cors_origins": tuple(args.cors_origins) if args.cors_origins else None,
         "auth_tokens": parse_tokens(" ".join(args.auth_tokens), key="--auth-token")
         if args.auth_tokens
         else None,

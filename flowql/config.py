@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .cors import normalize_origins
+
 READ = "orchestration:read"
 WRITE = "orchestration:write"
 SCOPES = frozenset({READ, WRITE})
@@ -98,6 +100,9 @@ class Config:
     rest_max_page_size: int = 100
     """Largest v2 REST `pageSize`; a larger one is capped, as Formance's go-libs cap it."""
     """Bound on an activity's attempts; None retries until success, as Formance does."""
+    cors_origins: tuple[str, ...] = ()
+    """Browser origins (`https://app.example.com`) allowed to call the API and open its
+    WebSocket; none by default (same-origin pages always may)."""
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -124,6 +129,10 @@ class Config:
         for name in (*timeouts, "store_timeout"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name}: must be positive")
+        try:
+            object.__setattr__(self, "cors_origins", normalize_origins(self.cors_origins))
+        except ValueError as error:
+            raise ConfigError(f"cors_origins: {error}") from None
 
     @property
     def auth_enabled(self) -> bool:
@@ -156,6 +165,8 @@ def _convert(name: str, key: str, raw: str, annotation: object) -> Any:
         return parse_tokens(raw, key=key)
     if name == "nats_url":
         return raw or None
+    if name == "cors_origins":
+        return tuple(raw.split())
     kind = str(annotation)
     if kind.endswith(" | None"):
         if not raw:
