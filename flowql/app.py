@@ -29,6 +29,7 @@ from .config import READ, Config
 from .cors import cors_middleware
 from .guards import setup_guards
 from .metrics import Metrics
+from .persisted import PersistedQueries, load_manifest
 from .scope_check import ScopeCheck
 from .status_page import setup_status_page
 from .stores import create_store, open_store, store_kind, store_reachable
@@ -81,8 +82,11 @@ def create_app(
         run_wait_timeout=config.run_timeout,
     )
     authenticator = Authenticator(config.auth_tokens)
+    trusted = load_manifest(config.trusted_documents) if config.trusted_documents else None
+    persisted = PersistedQueries(cache_size=config.apq_cache_size, trusted=trusted)
     view = FlowqlView(
-        create_schema(limits, extensions=[ScopeCheck]),
+        create_schema(limits, extensions=[ScopeCheck, *([persisted.extension()] if trusted else [])]),
+        persisted=persisted,
         engine=engine,
         authenticator=authenticator,
         metrics=metrics,

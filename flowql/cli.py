@@ -11,6 +11,7 @@ from aiohttp import web
 
 from .config import Config, ConfigError, parse_tokens
 from .jsonlog import configure_logging
+from .persisted import load_manifest
 from .stores import StoreStartupError, store_kind
 
 log = logging.getLogger("flowql")
@@ -48,6 +49,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TOKEN:SCOPES",
         help="enable bearer auth; e.g. s3cret:orchestration:read,orchestration:write; repeatable "
         "(FLOWQL_AUTH_TOKENS, space-separated)",
+    )
+    serve.add_argument(
+        "--trusted-documents",
+        metavar="FILE",
+        help="run only the documents of this JSON manifest (hash -> document, as graphql-codegen's "
+        "client preset or Apollo's manifest tools write it) (FLOWQL_TRUSTED_DOCUMENTS)",
+    )
+    serve.add_argument(
+        "--apq-cache-size",
+        type=int,
+        help="automatic persisted queries remembered; 0 turns APQ off (FLOWQL_APQ_CACHE_SIZE, default 1000)",
     )
     serve.add_argument(
         "--cors-origin",
@@ -142,6 +154,8 @@ def config_from(args: argparse.Namespace) -> Config:
         "max_subscriptions": args.max_subscriptions,
         "max_subscriptions_per_token": args.max_subscriptions_per_token,
         "cors_origins": tuple(args.cors_origins) if args.cors_origins else None,
+        "trusted_documents": args.trusted_documents,
+        "apq_cache_size": args.apq_cache_size,
         "auth_tokens": parse_tokens(" ".join(args.auth_tokens), key="--auth-token")
         if args.auth_tokens
         else None,
@@ -179,7 +193,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = config_from(args)
         store_kind(config.store)
-    except ConfigError as error:
+        if config.trusted_documents:
+            load_manifest(config.trusted_documents)
+    except (ConfigError, ValueError) as error:
         print(f"flowql: configuration error: {error}", file=sys.stderr)
         return 2
     try:

@@ -100,6 +100,10 @@ class Config:
     rest_max_page_size: int = 100
     """Largest v2 REST `pageSize`; a larger one is capped, as Formance's go-libs cap it."""
     """Bound on an activity's attempts; None retries until success, as Formance does."""
+    apq_cache_size: int = 1000
+    """Automatic persisted queries remembered (LRU); 0 turns APQ off."""
+    trusted_documents: str | None = None
+    """A JSON manifest (hash -> document): only those documents run."""
     cors_origins: tuple[str, ...] = ()
     """Browser origins (`https://app.example.com`) allowed to call the API and open its
     WebSocket; none by default (same-origin pages always may)."""
@@ -129,6 +133,8 @@ class Config:
         for name in (*timeouts, "store_timeout"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name}: must be positive")
+        if not 0 <= self.apq_cache_size <= 100_000:
+            raise ConfigError(f"apq_cache_size: must be between 0 and 100000, got {self.apq_cache_size}")
         try:
             object.__setattr__(self, "cors_origins", normalize_origins(self.cors_origins))
         except ValueError as error:
@@ -164,6 +170,8 @@ def _convert(name: str, key: str, raw: str, annotation: object) -> Any:
     if name == "auth_tokens":
         return parse_tokens(raw, key=key)
     if name == "nats_url":
+        return raw or None
+    if name == "trusted_documents":
         return raw or None
     if name == "cors_origins":
         return tuple(raw.split())

@@ -41,6 +41,7 @@ from .auth import Authenticator, refusal
 from .config import READ
 from .fanout import Multiplexer
 from .metrics import Metrics
+from .persisted import PersistedQueries, PersistedQueryError
 from .scope_check import apply, grant_of
 from .slots import SubscriptionSlots
 from .ws_handlers import SharedGraphQLWSHandler, SharedTransportWSHandler
@@ -85,6 +86,7 @@ class FlowqlView(GraphQLView[Context, None]):
         authenticator: Authenticator,
         metrics: Metrics,
         settings: ViewSettings,
+        persisted: PersistedQueries | None = None,
     ) -> None:
         super().__init__(
             schema,
@@ -99,6 +101,7 @@ class FlowqlView(GraphQLView[Context, None]):
         self.authenticator = authenticator
         self.metrics = metrics
         self.settings = settings
+        self.persisted = persisted if persisted is not None else PersistedQueries()
         self.websockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
         self.fanout = Multiplexer(schema, self._execution_context, self.encode_json)
         self.open_websockets = 0
@@ -172,6 +175,13 @@ class FlowqlView(GraphQLView[Context, None]):
         if isinstance(data, bytes) and not isinstance(value, dict | list):
             raise HTTPException(400, "The request body must be a JSON object")
         return value
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        data = await super().parse_http_body(request)
+        # Batches are refused later; a persisted query names its document by hash.
+        return data if isinstance(data, list) else self.persisted.resolve(data)
 
     async def get_context(self, request: web.Request, response: web.StreamResponse) -> Context:
         context = Context(
@@ -262,6 +272,9 @@ class FlowqlView(GraphQLView[Context, None]):
             return await self.run(request=request)
         except HTTPException as error:  # raised by Strawberry before any GraphQL execution
             return _refusal(error.status_code, error.reason)
+        except PersistedQueryError as error:
+            body = {"errors": [{"message": error.message, "extensions": {"code": error.code}}]}
+            return web.json_response(body, status=error.status)
         except web.HTTPRequestEntityTooLarge as error:
             return _refusal(error.status, error.text or "request body too large")
         finally:

@@ -2,7 +2,8 @@
 
 - Apollo Client 4 (`@apollo/client` + `graphql-ws`) in Node (tests/frontend/apollo.mjs):
   run -> sendEvent -> the watched query shows SUCCEEDED from the normalized cache with no
-  refetch; a subscription streams every transition and completes; `node(id)` refetches.
+  refetch; a subscription streams every transition and completes; `node(id)` refetches;
+  Apollo's persisted query link registers a query once, then sends its hash over GET.
 - graphql-codegen (client preset) generates types from the live schema and
   graphql/operations/*.graphql; `tsc --strict` compiles a file that uses them, and refuses a
   misspelled stage kind and a stage with two kinds.
@@ -81,6 +82,7 @@ def test_apollo_client_keeps_its_cache_whole_and_streams(server: LiveServer) -> 
         1,
     )
     assert findings["transitions"] == ["RUNNING/RUNNING", "WAITING/RUNNING", "SUCCEEDED/SUCCEEDED"]
+    assert findings["persistedQueryRequests"] == ["GET hash", "POST query", "GET hash"]
 
 
 def test_codegen_types_compile_and_refuse_a_misspelled_stage_kind(server: LiveServer, tmp_path: Path) -> None:

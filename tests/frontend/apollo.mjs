@@ -2,8 +2,10 @@
 // HttpLink for queries and mutations, GraphQLWsLink (graphql-ws) for subscriptions, a plain
 // InMemoryCache. Prints one JSON line of findings; exits 1 on the first broken expectation.
 //   node tests/frontend/apollo.mjs http://127.0.0.1:PORT
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache, gql } from '@apollo/client';
+import { PersistedQueryLink } from '@apollo/client/link/persisted-queries';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { getMainDefinition } from '@apollo/client/utilities';
 import { createClient } from 'graphql-ws';
@@ -84,9 +86,9 @@ check(first.data.instance.status === 'RUNNING', 'the instance runs before the ev
 const fetchedBefore = requests.filter((name) => name === 'Instance').length;
 
 const succeeded = watched.waitFor((r) => r.data?.instance?.status === 'SUCCEEDED');
-const sent = await client.mutate({ mutation: doc('SendEvent'), variables: { instanceID, eventName: 'approved' } });
-check(sent.data.sendEvent.status === 'SUCCEEDED', 'sendEvent answers with the instance that took the event',
-  sent.data.sendEvent.status);
+const answer = await client.mutate({ mutation: doc('SendEvent'), variables: { instanceID, eventName: 'approved' } });
+check(answer.data.sendEvent.status === 'SUCCEEDED', 'sendEvent answers with the instance that took the event',
+  answer.data.sendEvent.status);
 const after = await succeeded;
 watched.stop();
 findings.after = after.data.instance.status;
@@ -129,6 +131,27 @@ check(transitions.join(' ') === 'RUNNING/RUNNING WAITING/RUNNING SUCCEEDED/SUCCE
 const node = await client.query({ query: doc('Node'), variables: { nodeID: `${instanceID}:0` }, fetchPolicy: 'network-only' });
 check(node.data.node.__typename === 'Stage' && node.data.node.id === `${instanceID}:0`, 'node(id) finds a stage',
   node.data.node);
+
+// 4. Apollo's persisted query link (APQ): a hash over GET first, the query once, then the
+// hash alone.
+const sent = [];
+const apqClient = new ApolloClient({
+  cache: new InMemoryCache(),
+  link: new PersistedQueryLink({ sha256: (text) => createHash('sha256').update(text).digest('hex'), useGETForHashedQueries: true })
+    .concat(new HttpLink({
+      uri: `${base}/graphql`,
+      fetch: (url, init) => {
+        sent.push(`${init.method ?? 'POST'} ${init.body && JSON.parse(init.body).query ? 'query' : 'hash'}`);
+        return fetch(url, init);
+      },
+    })),
+});
+for (let round = 0; round < 2; round += 1) {
+  const info = await apqClient.query({ query: doc('ServerInfo'), fetchPolicy: 'network-only' });
+  check(info.data.serverInfo.version, 'a persisted query answers', info);
+}
+findings.persistedQueryRequests = sent;
+check(sent.join(', ') === 'GET hash, POST query, GET hash', 'APQ: not found, registered, then by hash', sent);
 
 await ws.dispose();
 console.log(JSON.stringify({ ok: true, ...findings }));
