@@ -108,7 +108,9 @@ def create_app(
         config=config, store=store, engine=engine, view=view, metrics=metrics, authenticator=authenticator
     )
 
-    app = web.Application(middlewares=[_latency_middleware(metrics)])
+    # CORS inside the guards (a preflight too must name a served host) and outside REST's error
+    # mapping and scope checks (error answers carry the header; preflights need no token).
+    app = web.Application(middlewares=[_latency_middleware(metrics), cors_middleware(config.cors_origins)])
     app[STATE] = state
     app.router.add_route("*", "/graphql", view, name="graphql")
     app.router.add_get("/healthz", _healthz, name="healthz")
@@ -122,8 +124,6 @@ def create_app(
     )
     setup_status_page(app)
     setup_guards(app, bind_host=config.host, allowed_hosts=config.allowed_hosts)
-    # Inside the guards: a preflight too must name a served host.
-    app.middlewares.append(cors_middleware(config.cors_origins))
     app.cleanup_ctx.append(_lifecycle)
     app.on_shutdown.append(_on_shutdown)
     return app

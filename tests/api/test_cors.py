@@ -110,3 +110,15 @@ def test_the_flag_repeats() -> None:
 
     args = build_parser().parse_args(["serve", "--cors-origin", VITE, "--cors-origin", "https://app.example.com"])
     assert config_from(args).cors_origins == (VITE, "https://app.example.com")
+
+
+async def test_preflights_need_no_token(make_api: ApiFactory) -> None:
+    from flowql.config import AuthToken
+
+    api = await make_api(cors_origins=(VITE,), auth_tokens=(AuthToken.parse("s3cret:orchestration:read"),))
+    for path in ("graphql", "api/orchestration/v2/workflows"):
+        headers = {"Origin": VITE, "Access-Control-Request-Method": "GET"}
+        async with api.session.options(api.url / path, headers=headers) as resp:
+            assert resp.status == 204 and resp.headers["Access-Control-Allow-Origin"] == VITE, path
+    async with api.session.get(api.url / "api/orchestration/v2/workflows", headers={"Origin": VITE}) as resp:
+        assert resp.status == 401 and resp.headers["Access-Control-Allow-Origin"] == VITE
