@@ -22,6 +22,10 @@ from .scalars import BigInt
 class AccountRefInput:
     id: str
     ledger: str | None = strawberry.field(default=UNSET, description="Default: `default`.")
+    through_account: str | None = strawberry.field(
+        default=UNSET, description="Where funds cross ledgers on a cross-ledger send; default `world`."
+    )
+    allow_overdraft: bool | None = strawberry.field(default=UNSET, description="A source may go below zero.")
 
 
 @strawberry.input(description="A wallet by `id` or by `name` (exactly one); `balance` defaults to `main`.")

@@ -71,7 +71,7 @@ async def create_workflow(session: aiohttp.ClientSession, url: str, stages: list
     body = await graphql(
         session,
         url,
-        "mutation C($s: JSON!) { createWorkflow(input: {stages: $s}) { id } }",
+        "mutation C($s: [StageInput!]!) { createWorkflow(input: {stages: $s}) { id } }",
         {"s": stages},
     )
     return str(body["data"]["createWorkflow"]["id"])

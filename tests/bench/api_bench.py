@@ -39,7 +39,7 @@ import psutil
 LIST = """query($first: Int) { instances(first: $first) { edges { node {
   id status createdAt workflow { id name } stages { index kind status } } }
   pageInfo { hasNextPage endCursor } } }"""
-SEND = "mutation($id: ID!, $name: String!) { sendEvent(instanceID: $id, name: $name) }"
+SEND = "mutation($id: ID!, $name: String!) { sendEvent(instanceID: $id, name: $name) { id } }"
 WATCH = "subscription($id: ID!) { stageTransitions(instanceID: $id) { seq stage status } }"
 
 

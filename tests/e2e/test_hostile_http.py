@@ -63,7 +63,7 @@ def rows(server: LiveServer, table: str) -> int:
 
 
 def workflow_id(server: LiveServer) -> str:
-    body = gql(server, "mutation C($s: JSON!) { createWorkflow(input: {stages: $s}) { id } }", s=[SEND])
+    body = gql(server, "mutation C($s: [StageInput!]!) { createWorkflow(input: {stages: $s}) { id } }", s=[SEND])
     return str(body["data"]["createWorkflow"]["id"])
 
 
@@ -194,7 +194,7 @@ def test_one_scope_rule_on_every_transport(server: LiveServer) -> None:
         "code": "FORBIDDEN",
         "scope": "orchestration:read",
     }
-    mutation = 'mutation { deleteWorkflow(id: "x") }'
+    mutation = "mutation { deleteWorkflow(id: \"x\") { id } }"
     assert gql(server, mutation, token=READER)["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
