@@ -63,7 +63,8 @@ def rows(server: LiveServer, table: str) -> int:
 
 
 def workflow_id(server: LiveServer) -> str:
-    body = gql(server, "mutation C($s: [StageInput!]!) { createWorkflow(input: {stages: $s}) { id } }", s=[SEND])
+    create = "mutation C($s: [StageInput!]!) { createWorkflow(input: {stages: $s}) { id } }"
+    body = gql(server, create, s=[SEND])
     return str(body["data"]["createWorkflow"]["id"])
 
 
