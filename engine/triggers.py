@@ -26,7 +26,7 @@ from .cel import Expression, Kind, Outcome, compile_expression, evaluate, make_c
 from .cel_sandbox import Sandbox
 from .clock import to_iso, utc_now
 from .errors import ErrorCode, FlowqlError, not_found, validation
-from .models import EventMessage, Trigger, TriggerOccurrence, new_id, new_sortable_id
+from .models import EventMessage, Trigger, TriggerOccurrence, new_sortable_id
 from .pagination import Page, PageRequest
 from .services import Orchestration
 from .store import Store
@@ -281,7 +281,7 @@ class TriggerService:
             variables[key] = outcome.value
         trigger = compiled.trigger
         same = dedup_key(event)
-        instance_id = instance_id_for(trigger.id, same) if same else new_id()
+        instance_id = instance_id_for(trigger.id, same) if same else new_sortable_id()
         try:
             await self._orchestration.run_workflow(trigger.workflow_id, variables, instance_id=instance_id)
         except FlowqlError as exc:

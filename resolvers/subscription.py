@@ -60,6 +60,7 @@ class Subscription:
         info: Info,
         workflow_id: Annotated[strawberry.ID | None, strawberry.argument(name="workflowID")] = None,
     ) -> AsyncGenerator[Instance, None]:
+        info.context.catchup = Catchup.LIVE  # no replay: a late subscriber shares what comes next
         try:
             async for instance in info.context.engine.orchestration.watch_instance_changes(workflow_id):
                 yield Instance(model=instance)
