@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import socket
 import sys
 from collections.abc import Sequence
 
@@ -163,24 +164,56 @@ def config_from(args: argparse.Namespace) -> Config:
     return Config.from_env(**overrides)
 
 
+class StartupError(RuntimeError):
+    """The server cannot start; the message is the one line printed."""
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything else starts: a port in use is an
+    immediate one-line failure, and the process listens from its first second on."""
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(1024)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise StartupError(f"cannot listen on {host}:{port}: {reason.lower()}") from None
+    sock.setblocking(False)
+    return sock
+
+
 def serve(config: Config) -> None:
     from .app import create_app
 
     configure_logging(config.log_level)
+    sock = listen(config.host, config.port)
 
     async def make_app() -> web.Application:
         return create_app(config)  # inside the loop: drivers may bind to it
 
     log.info("starting flowql", extra={"host": config.host, "port": config.port, "auth": config.auth_enabled})
-    web.run_app(
-        make_app(),
-        host=config.host,
-        port=config.port,
-        shutdown_timeout=config.shutdown_timeout,
-        keepalive_timeout=config.header_timeout,
-        print=None,
-        access_log=logging.getLogger("aiohttp.access"),
-    )
+    try:
+        web.run_app(
+            make_app(),
+            sock=sock,
+            shutdown_timeout=config.shutdown_timeout,
+            keepalive_timeout=config.header_timeout,
+            print=None,
+            access_log=logging.getLogger("aiohttp.access"),
+        )
+    except (KeyboardInterrupt, SystemExit, ConfigError, StoreStartupError):
+        raise
+    except Exception as error:  # start-up failed (store, NATS...): one line, no traceback
+        raise StartupError(f"start-up failed: {_reason(error)}") from None
+    finally:
+        sock.close()
+
+
+def _reason(error: BaseException) -> str:
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -204,6 +237,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"flowql: configuration error: {error}", file=sys.stderr)
         return 2
     except StoreStartupError as error:
+        print(f"flowql: {error}", file=sys.stderr)
+        return 1
+    except StartupError as error:
         print(f"flowql: {error}", file=sys.stderr)
         return 1
     return 0

@@ -27,6 +27,7 @@ import base64
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -37,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `tests` importab
 
 import aiohttp
 
-from tests.e2e.live_server import LiveServer, live_server
+from tests.e2e.live_server import LiveServer, flowql_command, live_server
 
 TOKEN = "bench-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -246,6 +247,10 @@ async def cancel(server: LiveServer, sends: int, after: int) -> dict[str, Any]:
     }
 
 
+def _serve_help() -> str:
+    return subprocess.run([*flowql_command(), "serve", "--help"], capture_output=True, text=True).stdout
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -258,7 +263,9 @@ async def main() -> None:
     parser.add_argument("--cancel-after", type=int, default=100)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    flags = ("--auth-token", f"{TOKEN}:orchestration:read,orchestration:write")
+    flags: tuple[str, ...] = ("--auth-token", f"{TOKEN}:orchestration:read,orchestration:write")
+    if "--max-subscriptions-per-token" in _serve_help():  # one token opens them all
+        flags += ("--max-subscriptions-per-token", str(max(args.silent, 1)))
     results: dict[str, Any] = {"load_average": os.getloadavg()[0]}
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.only.split(","):
