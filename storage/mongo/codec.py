@@ -30,7 +30,7 @@ from pydantic import BaseModel
 
 from flowql.engine.clock import truncate
 
-from ..names import SCHEMA_VERSION
+from ..names import MONGO_SCHEMA_VERSION as SCHEMA_VERSION
 
 Doc = dict[str, Any]
 M = TypeVar("M", bound=BaseModel)

@@ -1,5 +1,10 @@
-"""`InstanceStore` on MongoDB: instance documents (with their transitions and the wake-up
-fields), inbox events."""
+"""`InstanceStore` on MongoDB: instance documents (with the wake-up fields), their transitions
+(one document each, `_id: {instance_id, seq}`), inbox events.
+
+An instance changes only through `Versioned` (a claimed version, see `versions`): the claim
+carries the save's transitions, which are written before the instance document, so a crash
+never loses one, and readers only trust rows up to the instance's `transition_count`.
+"""
 
 from __future__ import annotations
 
@@ -14,37 +19,51 @@ from flowql.engine.models import InboxEvent, Instance, InstanceStatus, Transitio
 from flowql.engine.pagination import Page, PageRequest
 
 from . import outbox, pages
-from .codec import Doc, decode, encode, from_doc, to_doc, utc
+from .codec import Doc, decode, encode, from_doc, schema_fields, to_doc, utc
+from .versions import Versioned, write_rows
 
 if TYPE_CHECKING:
     from pymongo.asynchronous.collection import AsyncCollection
 
-_NO_TRANSITIONS = {"transitions": 0}
+
+def _instance_doc(instance: Instance) -> Doc:
+    return to_doc(instance, running=not instance.terminated)
 
 
-def _instance_fields(instance: Instance) -> Doc:
-    doc = to_doc(instance, running=not instance.terminated)
-    del doc["_id"]
-    return doc
+def _transition_rows(transitions: Sequence[Transition]) -> list[Doc]:
+    return [
+        {"_id": f"{t.instance_id}/{t.seq}", **schema_fields(), **encode(t.model_dump())}
+        for t in transitions
+    ]
+
+
+def _transition(row: Doc) -> Transition:
+    return Transition.model_validate(decode({k: v for k, v in row.items() if k in Transition.model_fields}))
 
 
 class MongoInstanceStore:
     _instances: AsyncCollection[Doc]
+    _transitions: AsyncCollection[Doc]
     _inbox: AsyncCollection[Doc]
+    _versions: Versioned
     _outbox: AsyncCollection[Doc]
     _outbox_on: bool = False
 
+    def _instance_versions(self, claims: AsyncCollection[Doc]) -> Versioned:
+        return Versioned("instance", self._instances, claims, self._materialize)
+
+    async def _materialize(self, claim: Doc) -> None:
+        """A claimed save's transitions, stored before the instance document that counts them
+        (rows beyond an instance's `transition_count` are from a lost write: overwritten)."""
+        await write_rows(self._transitions, claim.get("transitions", []))
+
     # --- instances ----------------------------------------------------------------------
     async def insert_instance(self, instance: Instance, transitions: Sequence[Transition]) -> None:
-        doc = to_doc(
-            instance, running=not instance.terminated, transitions=[t.model_dump() for t in transitions]
-        )
         if self._outbox_on:
             await outbox.mark(self._outbox, transitions)
-        try:
-            await self._instances.insert_one(doc)
-        except DuplicateKeyError:
-            raise conflict(f"instance {instance.id!r} already exists") from None
+        await self._materialize({"transitions": _transition_rows(transitions)})
+        if not await self._versions.insert(_instance_doc(instance)):
+            raise conflict(f"instance {instance.id!r} already exists")
 
     async def save_instance(
         self, instance: Instance, *, expected_version: int, transitions: Sequence[Transition]
@@ -52,24 +71,18 @@ class MongoInstanceStore:
         saved = instance.model_copy(update={"version": expected_version + 1})
         if self._outbox_on:
             await outbox.mark(self._outbox, transitions)
-        result = await self._instances.update_one(
-            {"_id": saved.id, "version": expected_version},
-            {
-                "$set": _instance_fields(saved),
-                "$push": {"transitions": {"$each": encode([t.model_dump() for t in transitions])}},
-            },
-        )
-        if result.matched_count != 1:
+        carried = {"transitions": _transition_rows(transitions)}
+        if not await self._versions.replace(_instance_doc(saved), expected_version, carried):
             raise VersionConflict("instance", saved.id)
         return saved
 
     async def get_instance(self, instance_id: str) -> Instance | None:
-        doc = await self._instances.find_one({"_id": instance_id}, _NO_TRANSITIONS)
+        doc = await self._instances.find_one({"_id": instance_id})
         return from_doc(Instance, doc) if doc else None
 
     async def get_instances(self, instance_ids: Sequence[str]) -> dict[str, Instance]:
         query = {"_id": {"$in": list(set(instance_ids))}}
-        docs = await self._instances.find(query, _NO_TRANSITIONS).to_list(None)
+        docs = await self._instances.find(query).to_list(None)
         return {doc["_id"]: from_doc(Instance, doc) for doc in docs}
 
     async def list_instances(
@@ -97,7 +110,7 @@ class MongoInstanceStore:
         if created:
             query["created_at"] = created
         return await pages.page(
-            self._instances, Instance, page, pages.created, query, projection=_NO_TRANSITIONS
+            self._instances, Instance, page, pages.created, query
         )
 
     async def running_instance_ids(self) -> list[str]:
@@ -115,9 +128,12 @@ class MongoInstanceStore:
         return utc(docs[0]["wake_at"]) if docs else None
 
     async def list_transitions(self, instance_id: str, after_seq: int = 0) -> list[Transition]:
-        doc = await self._instances.find_one({"_id": instance_id}, {"transitions": 1})
-        stored = [Transition.model_validate(decode(t)) for t in (doc or {}).get("transitions", [])]
-        return sorted((t for t in stored if t.seq > after_seq), key=lambda t: t.seq)
+        doc = await self._instances.find_one({"_id": instance_id}, {"transition_count": 1})
+        if doc is None:
+            return []
+        query = {"instance_id": instance_id, "seq": {"$gt": after_seq, "$lte": doc["transition_count"]}}
+        cursor = self._transitions.find(query).sort("seq", 1)
+        return [_transition(row) for row in await cursor.to_list(None)]
 
     async def count_instances(self) -> dict[InstanceStatus, int]:
         cursor = await self._instances.aggregate([{"$group": {"_id": "$status", "count": {"$sum": 1}}}])

@@ -38,15 +38,18 @@ async def page(
     query: Doc,
     *,
     time_field: str = "created_at",
+    id_field: str = "_id",
     projection: Doc | None = None,
+    decode: Callable[[Doc], M] | None = None,
 ) -> Page[M]:
-    """One range query over `(time_field, _id)` in the request's direction."""
+    """One range query over `(time_field, id_field)` in the request's direction."""
     order = -1
     if request.after is not None:
         op, order = ("$lt", -1) if request.after.direction is Direction.OLDER else ("$gt", 1)
         moment, ident = request.after.created_at, request.after.id
-        after = {"$or": [{time_field: {op: moment}}, {time_field: moment, "_id": {op: ident}}]}
+        after = {"$or": [{time_field: {op: moment}}, {time_field: moment, id_field: {op: ident}}]}
         query = {"$and": [query, after]} if query else after
-    cursor = collection.find(query, projection).sort([(time_field, order), ("_id", order)])
+    cursor = collection.find(query, projection).sort([(time_field, order), (id_field, order)])
     docs = await cursor.limit(request.page_size + 1).to_list(None)
-    return make_page([from_doc(model, doc) for doc in docs], request, key)
+    read = decode or (lambda doc: from_doc(model, doc))
+    return make_page([read(doc) for doc in docs], request, key)

@@ -1,14 +1,32 @@
-"""Indexes of the MongoDB store, created at start-up (`create_index` is a no-op when present).
+"""Schema version and indexes of the MongoDB store, checked and created at start-up
+(`create_index` is a no-op when present).
 
-An account's `_id` is `{ledger, address}` and a posting's `_id` is its reference, which makes
-the reference unique; their other indexes serve the lists (`ledger_lists`).
+Accounts, postings and claimed versions need no index beyond `_id` for their lookups: an
+account's `_id` is `ledger/address`, a posting's is its reference (which makes the reference
+unique), a claim's is `kind/key@version`; their other indexes serve the lists
+(`ledger_lists`). No index is partial: FerretDB refuses `partialFilterExpression`.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..names import ACCOUNTS, INBOX, INSTANCES, OCCURRENCES, OUTBOX, POSTINGS, TRIGGERS, WALLETS, WORKFLOWS
+from pymongo.errors import DuplicateKeyError
+
+from ..names import (
+    ACCOUNTS,
+    INBOX,
+    INSTANCES,
+    META,
+    MONGO_SCHEMA_VERSION,
+    OCCURRENCES,
+    OUTBOX,
+    POSTINGS,
+    TRANSITIONS,
+    TRIGGERS,
+    WALLETS,
+    WORKFLOWS,
+)
 
 if TYPE_CHECKING:
     from pymongo.asynchronous.database import AsyncDatabase
@@ -32,18 +50,15 @@ INDEXES: dict[str, list[IndexSpec]] = {
         ("by_status_page", [("status", ASC), *NEWEST_FIRST], {}),
         ("by_workflow_status", [("workflow_id", ASC), ("status", ASC), *NEWEST_FIRST], {}),
     ],
+    TRANSITIONS: [("by_instance", [("instance_id", ASC), ("seq", ASC)], {})],
     INBOX: [("by_instance", [("instance_id", ASC), ("received_at", ASC), ("_id", ASC)], {})],
     TRIGGERS: [
         ("page", NEWEST_FIRST, {}),
         ("by_event", [("event", ASC), ("created_at", ASC), ("_id", ASC)], {}),
     ],
     OCCURRENCES: [
-        ("page", [("trigger_id", ASC), ("date", DESC), ("_id", DESC)], {}),
-        (
-            "once_per_event",
-            [("trigger_id", ASC), ("event_id", ASC)],
-            {"unique": True, "partialFilterExpression": {"event_id": {"$type": "string"}}},
-        ),
+        ("by_trigger", [("trigger_id", ASC), ("date", DESC), ("occurrence_id", DESC)], {}),
+        ("by_id", [("occurrence_id", ASC)], {"unique": True}),
     ],
     OUTBOX: [("oldest", [("since", ASC)], {})],
     POSTINGS: [
@@ -59,6 +74,37 @@ INDEXES: dict[str, list[IndexSpec]] = {
         ("page", [("ledger", ASC), *NEWEST_FIRST], {}),
     ],
 }
+
+
+class SchemaMismatch(RuntimeError):
+    """The database holds a flowql store of another schema version."""
+
+
+async def check_schema(database: AsyncDatabase[Doc]) -> None:
+    """Stamp a new database with this schema version; refuse one written by another version.
+
+    A database with flowql data but no `meta` document was written by schema 1 (which had
+    none). There is no migration: schema 1 stores never left mongomock (see docs/decisions.md).
+    """
+    meta = database[META]
+    stamp = await meta.find_one({"_id": "schema"})
+    if stamp is None:
+        for name in (WORKFLOWS, INSTANCES, ACCOUNTS, POSTINGS, TRIGGERS):
+            if await database[name].find_one({}, {"_id": 1}) is not None:
+                raise SchemaMismatch(
+                    f"MongoDB database {database.name!r} holds a flowql store of schema version 1; "
+                    f"this flowql needs version {MONGO_SCHEMA_VERSION} and does not migrate it: "
+                    "use a new database"
+                )
+        try:
+            await meta.insert_one({"_id": "schema", "version": MONGO_SCHEMA_VERSION})
+        except DuplicateKeyError:  # another process stamped it first
+            stamp = await meta.find_one({"_id": "schema"})
+    if stamp is not None and stamp["version"] != MONGO_SCHEMA_VERSION:
+        raise SchemaMismatch(
+            f"MongoDB database {database.name!r} holds a flowql store of schema version "
+            f"{stamp['version']}; this flowql reads version {MONGO_SCHEMA_VERSION} only"
+        )
 
 
 async def create_indexes(database: AsyncDatabase[Doc]) -> None:

@@ -20,13 +20,25 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..names import ACCOUNTS, INBOX, INSTANCES, OCCURRENCES, OUTBOX, POSTINGS, TRIGGERS, WALLETS, WORKFLOWS
+from ..names import (
+    ACCOUNTS,
+    INBOX,
+    INSTANCES,
+    OCCURRENCES,
+    OUTBOX,
+    POSTINGS,
+    TRANSITIONS,
+    TRIGGERS,
+    VERSIONS,
+    WALLETS,
+    WORKFLOWS,
+)
 from .codec import Doc
 from .instances import MongoInstanceStore
 from .ledger import MongoLedgerStore
 from .outbox import MongoOutboxStore
 from .postings import MongoLedger
-from .schema import create_indexes
+from .schema import check_schema, create_indexes
 from .triggers import MongoTriggerStore
 from .workflows import MongoWorkflowStore
 
@@ -47,14 +59,18 @@ class MongoStore(
         self._client = client
         self._workflows = database[WORKFLOWS]
         self._instances = database[INSTANCES]
+        self._transitions = database[TRANSITIONS]
         self._inbox = database[INBOX]
+        self._versions = self._instance_versions(database[VERSIONS])
         self._triggers = database[TRIGGERS]
         self._occurrences = database[OCCURRENCES]
         self._outbox = database[OUTBOX]
         self._postings = database[POSTINGS]
         self._accounts = database[ACCOUNTS]
         self._wallets = database[WALLETS]
-        self._ledger = MongoLedger(self._postings, self._accounts, self._wallets)
+        self._ledger = MongoLedger(
+            self._postings, self._accounts, self._wallets, versions=database[VERSIONS]
+        )
 
     @property
     def database(self) -> AsyncDatabase[Doc]:
@@ -70,7 +86,9 @@ class MongoStore(
         return cls(database=client.get_default_database(DEFAULT_DATABASE), client=client)
 
     async def open(self) -> None:
-        """Create missing indexes, then finish postings a crash left pending."""
+        """Check the schema version, create missing indexes, then finish postings a crash
+        left pending."""
+        await check_schema(self._db)
         await create_indexes(self._db)
         await self.recover_postings()
 

@@ -20,6 +20,23 @@ if TYPE_CHECKING:
     from pymongo.asynchronous.collection import AsyncCollection
 
 
+OCCURRENCE_ID = "occurrence_id"
+
+
+def _occurrence_doc(occurrence: TriggerOccurrence) -> Doc:
+    """An occurrence of a delivered event has the `_id` `trigger_id/event_id`, so a redelivery
+    is a duplicate key: the dedup needs no partial unique index (FerretDB has none). The
+    occurrence's own id, which pages and the API use, is `occurrence_id`."""
+    doc = to_doc(occurrence, **{OCCURRENCE_ID: occurrence.id})
+    if occurrence.event_id is not None:
+        doc["_id"] = f"{occurrence.trigger_id}/{occurrence.event_id}"
+    return doc
+
+
+def _occurrence(doc: Doc) -> TriggerOccurrence:
+    return from_doc(TriggerOccurrence, doc | {"_id": doc[OCCURRENCE_ID]})
+
+
 class MongoTriggerStore:
     _outbox: AsyncCollection[Doc]
     _outbox_on: bool = False
@@ -58,7 +75,7 @@ class MongoTriggerStore:
         if self._outbox_on:
             await outbox.mark_occurrence(self._outbox, occurrence.id)
         try:
-            await self._occurrences.insert_one(to_doc(occurrence))
+            await self._occurrences.insert_one(_occurrence_doc(occurrence))
         except DuplicateKeyError:
             if self._outbox_on:
                 await self._outbox.delete_one({"_id": outbox.occurrence_key(occurrence.id)})
@@ -66,8 +83,8 @@ class MongoTriggerStore:
         return True
 
     async def get_occurrence(self, occurrence_id: str) -> TriggerOccurrence | None:
-        doc = await self._occurrences.find_one({"_id": occurrence_id})
-        return from_doc(TriggerOccurrence, doc) if doc else None
+        doc = await self._occurrences.find_one({OCCURRENCE_ID: occurrence_id})
+        return _occurrence(doc) if doc else None
 
     async def get_occurrences(self, occurrence_ids: Sequence[str]) -> dict[str, TriggerOccurrence]:
         query = {"_id": {"$in": list(set(occurrence_ids))}}
@@ -77,5 +94,12 @@ class MongoTriggerStore:
     async def list_occurrences(self, trigger_id: str, page: PageRequest) -> Page[TriggerOccurrence]:
         query = {"trigger_id": trigger_id}
         return await pages.page(
-            self._occurrences, TriggerOccurrence, page, pages.dated, query, time_field="date"
+            self._occurrences,
+            TriggerOccurrence,
+            page,
+            pages.dated,
+            query,
+            time_field="date",
+            id_field=OCCURRENCE_ID,
+            decode=_occurrence,
         )

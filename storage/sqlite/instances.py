@@ -43,7 +43,7 @@ class SqliteInstanceStore:
                 )
             except sqlite3.IntegrityError:
                 raise conflict(f"instance {instance.id!r} already exists") from None
-            records.insert_transitions(c, transitions)
+            records.write_transitions(c, transitions)
             if self._outbox:
                 outbox.mark(c, transitions)
 
@@ -58,7 +58,7 @@ class SqliteInstanceStore:
         def work(c: sqlite3.Connection) -> Instance:
             if not records.update_instance(c, saved, doc, expected_version):
                 raise VersionConflict("instance", saved.id)
-            records.insert_transitions(c, transitions)
+            records.write_transitions(c, transitions)
             if self._outbox:
                 outbox.mark(c, transitions)
             return saved
@@ -147,8 +147,10 @@ class SqliteInstanceStore:
     async def list_transitions(self, instance_id: str, after_seq: int = 0) -> list[Transition]:
         def work(c: sqlite3.Connection) -> list[Transition]:
             rows = c.execute(
-                f"SELECT doc FROM {TRANSITIONS} WHERE instance_id = ? AND seq > ? ORDER BY seq",
-                (instance_id, after_seq),
+                f"SELECT doc FROM {TRANSITIONS} WHERE instance_id = ? AND seq > ? AND seq <= "
+                f"(SELECT json_extract(doc, '$.transition_count') FROM {INSTANCES} WHERE id = ?) "
+                "ORDER BY seq",
+                (instance_id, after_seq, instance_id),
             )
             return [Transition.model_validate_json(doc) for (doc,) in rows]
 

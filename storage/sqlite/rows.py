@@ -10,7 +10,6 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from flowql.engine.clock import to_iso
-from flowql.engine.errors import conflict
 from flowql.engine.models import Instance, Transition, Trigger, TriggerOccurrence, Workflow
 from flowql.engine.pagination import Direction, Page, PageRequest, make_page
 
@@ -103,18 +102,14 @@ def optional_iso(moment: datetime | None) -> str | None:
     return to_iso(moment) if moment is not None else None
 
 
-def insert_transitions(c: sqlite3.Connection, transitions: Sequence[Transition]) -> None:
-    if not transitions:
-        return
-    try:
-        c.executemany(
-            f"INSERT INTO {TRANSITIONS} (instance_id, seq, doc) VALUES (?, ?, ?)",
-            [(t.instance_id, t.seq, t.model_dump_json()) for t in transitions],
-        )
-    except sqlite3.IntegrityError:
-        seqs = ", ".join(str(t.seq) for t in transitions)
-        instance_id = transitions[0].instance_id
-        raise conflict(f"transitions {seqs} of instance {instance_id!r} are already stored") from None
+def write_transitions(c: sqlite3.Connection, transitions: Sequence[Transition]) -> None:
+    """Rows beyond the instance's `transition_count` are not trusted (as on MongoDB, where a
+    lost write can leave them): a save of those seqs replaces them."""
+    c.executemany(
+        f"INSERT INTO {TRANSITIONS} (instance_id, seq, doc) VALUES (?, ?, ?) "
+        "ON CONFLICT (instance_id, seq) DO UPDATE SET doc = excluded.doc",
+        [(t.instance_id, t.seq, t.model_dump_json()) for t in transitions],
+    )
 
 
 _KEEP_INDEXED = (

@@ -46,7 +46,9 @@ def instance(workflow_id: str, seconds: float = 0, *, ident: str | None = None, 
     )
 
 
-def transition(inst: Instance, seq: int, status: StageStatus = StageStatus.RUNNING) -> Transition:
+def transition(
+    inst: Instance, seq: int, status: StageStatus = StageStatus.RUNNING, *, error: str | None = None
+) -> Transition:
     return Transition(
         instance_id=inst.id,
         workflow_id=inst.workflow_id,
@@ -56,6 +58,7 @@ def transition(inst: Instance, seq: int, status: StageStatus = StageStatus.RUNNI
         status=status,
         instance_status=InstanceStatus.RUNNING,
         at=at(seq),
+        error=error,
     )
 
 

@@ -58,9 +58,9 @@ def rich_instance(ident: str, seconds: float = 0) -> Instance:
 
 async def test_instances_insert_get_filter(store: InstanceStore) -> None:
     wf_a, wf_b = workflow(), workflow()
-    a1 = instance(wf_a.id, 1)
-    a2 = instance(wf_a.id, 2, status=InstanceStatus.SUCCEEDED, terminated_at=at(3))
-    b1 = instance(wf_b.id, 3)
+    a1 = instance(wf_a.id, 1, transition_count=1)
+    a2 = instance(wf_a.id, 2, status=InstanceStatus.SUCCEEDED, terminated_at=at(3), transition_count=1)
+    b1 = instance(wf_b.id, 3, transition_count=1)
     for inst in (a1, a2, b1):
         await store.insert_instance(inst, [transition(inst, 1)])
     with pytest.raises(FlowqlError) as caught:
@@ -94,11 +94,11 @@ async def test_instances_and_inbox_round_trip_exactly(store: InstanceStore) -> N
 async def test_compare_and_set_lets_exactly_one_racing_writer_win(store: InstanceStore) -> None:
     inst = instance("wf")
     await store.insert_instance(inst, [])
-    left = inst.model_copy(update={"error": "left"})
-    right = inst.model_copy(update={"error": "right"})
+    left = inst.model_copy(update={"error": "left", "transition_count": 1})
+    right = inst.model_copy(update={"error": "right", "transition_count": 1})
     results = await asyncio.gather(
-        store.save_instance(left, expected_version=0, transitions=[transition(inst, 1)]),
-        store.save_instance(right, expected_version=0, transitions=[transition(inst, 1)]),
+        store.save_instance(left, expected_version=0, transitions=[transition(left, 1, error="left")]),
+        store.save_instance(right, expected_version=0, transitions=[transition(right, 1, error="right")]),
         return_exceptions=True,
     )
     winners = [r for r in results if not isinstance(r, BaseException)]
@@ -107,7 +107,8 @@ async def test_compare_and_set_lets_exactly_one_racing_writer_win(store: Instanc
     assert isinstance(losers[0], VersionConflict)
     stored = await store.get_instance(inst.id)
     assert stored is not None and stored.version == 1 and stored.error == winners[0].error
-    assert len(await store.list_transitions(inst.id)) == 1  # the loser wrote nothing
+    # the loser's transition is nowhere, not even in place of the winner's
+    assert [t.error for t in await store.list_transitions(inst.id)] == [winners[0].error]
 
 
 async def test_save_returns_what_it_stored_and_refuses_stale_or_unknown(store: InstanceStore) -> None:
@@ -136,28 +137,44 @@ async def test_lost_writes_in_a_crowd_fail_alone(store: InstanceStore) -> None:
     saves = []
     for record in records:
         for who in ("a", "b"):
-            mine = record.model_copy(update={"error": who})
-            saves.append(store.save_instance(mine, expected_version=0, transitions=[transition(mine, 1)]))
+            mine = record.model_copy(update={"error": who, "transition_count": 1})
+            moved = [transition(mine, 1, error=who)]
+            saves.append(store.save_instance(mine, expected_version=0, transitions=moved))
     outcomes = await asyncio.gather(*saves, return_exceptions=True)
     assert sum(isinstance(o, Instance) for o in outcomes) == 20
     assert all(isinstance(o, Instance | VersionConflict) for o in outcomes)
     for record in records:
         stored = await store.get_instance(record.id)
         assert stored is not None and stored.version == 1
-        assert len(await store.list_transitions(record.id)) == 1
+        assert [t.error for t in await store.list_transitions(record.id)] == [stored.error]
 
 
 async def test_transitions_are_appended_in_order(store: InstanceStore) -> None:
-    inst = instance("wf")
+    inst = instance("wf", transition_count=1)
     await store.insert_instance(inst, [transition(inst, 1)])
     saved = await store.save_instance(
-        inst, expected_version=0, transitions=[transition(inst, 2), transition(inst, 3)]
+        counted(inst, 3), expected_version=0, transitions=[transition(inst, 2), transition(inst, 3)]
     )
     assert saved.version == 1
-    await store.save_instance(saved, expected_version=1, transitions=[transition(inst, 4)])
+    await store.save_instance(counted(saved, 4), expected_version=1, transitions=[transition(inst, 4)])
     assert [t.seq for t in await store.list_transitions(inst.id)] == [1, 2, 3, 4]
     assert [t.seq for t in await store.list_transitions(inst.id, after_seq=2)] == [3, 4]
     assert await store.list_transitions("other") == []
+
+
+def counted(inst: Instance, transitions: int) -> Instance:
+    """`inst` as the engine saves it with its transitions up to `transitions`."""
+    return inst.model_copy(update={"transition_count": transitions})
+
+
+async def test_a_transition_beyond_the_instance_count_is_not_trusted(store: InstanceStore) -> None:
+    """A transition row the instance does not count is from a write that lost (or never
+    happened): readers skip it and the next save of that seq replaces it."""
+    inst = instance("wf", transition_count=1)
+    await store.insert_instance(inst, [transition(inst, 1), transition(inst, 2, error="lost")])
+    assert [t.seq for t in await store.list_transitions(inst.id)] == [1]
+    await store.save_instance(counted(inst, 2), expected_version=0, transitions=[transition(inst, 2)])
+    assert [(t.seq, t.error) for t in await store.list_transitions(inst.id)] == [(1, None), (2, None)]
 
 
 async def test_due_time_index(store: InstanceStore) -> None:

@@ -22,7 +22,7 @@ from flowql.engine.pagination import PageRequest
 from flowql.storage import names
 from flowql.storage.mongo import MongoStore
 from flowql.storage.mongo.postings import CLAIMED, CREDITED, DEBITED, REFUSED
-from flowql.storage.mongo.schema import INDEXES
+from flowql.storage.mongo.schema import INDEXES, SchemaMismatch
 
 from .factories import BASE, at, inbox_event, instance, occurrence, posting, transition, trigger, workflow
 
@@ -100,7 +100,7 @@ async def test_a_hand_written_half_applied_posting_is_recovered_exactly_once(mon
             "error": None,
         }
     )
-    source = await db[names.ACCOUNTS].find_one({"_id": {"ledger": "default", "address": "users:1"}})
+    source = await db[names.ACCOUNTS].find_one({"_id": "default/users:1"})
     assert source is not None
     await db[names.ACCOUNTS].update_one(
         {"_id": source["_id"], "version": source["version"]},
@@ -190,21 +190,29 @@ async def test_every_document_carries_the_schema_version(mongo: MongoStore) -> N
     await mongo.post(posting("r", "world", "users:1", 1))
     await mongo.set_account_metadata("default", "users:2", {"k": "v"})
     await mongo.insert_wallet(Wallet(id="w", name="n", ledger="default", created_at=at(0)))
-    collections = [names.WORKFLOWS, names.INSTANCES, names.INBOX, names.TRIGGERS, names.OCCURRENCES]
+    collections = [names.WORKFLOWS, names.INSTANCES, names.TRANSITIONS, names.INBOX, names.TRIGGERS]
+    collections += [names.OCCURRENCES]
     collections += [names.POSTINGS, names.ACCOUNTS, names.WALLETS]
     for collection in collections:
         docs = await mongo.database[collection].find({}).to_list(None)
         assert docs, collection
-        assert all(doc["schema_version"] == 1 for doc in docs), collection
+        assert all(doc["schema_version"] == names.MONGO_SCHEMA_VERSION for doc in docs), collection
+    assert await mongo.database[names.META].find_one({"_id": "schema"}) == {
+        "_id": "schema",
+        "version": names.MONGO_SCHEMA_VERSION,
+    }
 
 
-async def test_transitions_live_in_the_instance_document(mongo: MongoStore) -> None:
-    inst = instance("wf")
+async def test_transitions_are_documents_of_their_own(mongo: MongoStore) -> None:
+    inst = instance("wf", transition_count=1)
     await mongo.insert_instance(inst, [transition(inst, 1)])
-    await mongo.save_instance(inst, expected_version=0, transitions=[transition(inst, 2)])
+    two = inst.model_copy(update={"transition_count": 2})
+    await mongo.save_instance(two, expected_version=0, transitions=[transition(inst, 2)])
     doc = await mongo.database[names.INSTANCES].find_one({"_id": inst.id})
     assert doc is not None and doc["version"] == 1 and doc["running"] is True
-    assert [t["seq"] for t in doc["transitions"]] == [1, 2]
+    assert "transitions" not in doc
+    rows = await mongo.database[names.TRANSITIONS].find({"instance_id": inst.id}).sort("seq", 1).to_list(None)
+    assert [row["_id"] for row in rows] == [f"{inst.id}/1", f"{inst.id}/2"]
 
 
 async def test_any_json_round_trips(mongo: MongoStore) -> None:
@@ -243,6 +251,19 @@ async def test_times_come_back_as_utc_milliseconds(mongo: MongoStore) -> None:
     assert stored.created_at == datetime(2026, 3, 1, 6, 30, 0, 123000, tzinfo=UTC)
 
 
+async def test_a_store_of_another_schema_version_is_refused(mongo: MongoStore) -> None:
+    await mongo.database[names.META].update_one({"_id": "schema"}, {"$set": {"version": 1}})
+    with pytest.raises(SchemaMismatch, match="schema version 1; this flowql reads version 2 only"):
+        await mongo.open()
+
+
+async def test_a_schema_1_store_without_a_stamp_is_refused(mongo: MongoStore) -> None:
+    await mongo.insert_workflow(workflow())
+    await mongo.database[names.META].delete_one({"_id": "schema"})
+    with pytest.raises(SchemaMismatch, match="schema version 1; this flowql needs version 2"):
+        await mongo.open()
+
+
 # --- indexes ----------------------------------------------------------------------------
 
 
@@ -255,8 +276,18 @@ async def test_open_creates_every_index(mongo: MongoStore) -> None:
             assert [(field, int(order)) for field, order in info[name]["key"]] == keys
             if options.get("unique"):
                 assert info[name].get("unique") is True
-    occurrences = (await mongo.database[names.OCCURRENCES].index_information())["once_per_event"]
-    assert occurrences["partialFilterExpression"] == {"event_id": {"$type": "string"}}
+        partial = [name for name, index in info.items() if "partialFilterExpression" in index]
+        assert partial == [], f"{collection}: FerretDB refuses partial indexes"
+
+
+async def test_a_redelivered_event_is_a_duplicate_id_not_an_index(mongo: MongoStore) -> None:
+    first = occurrence("t1", 1, event_id="e1")
+    assert await mongo.insert_occurrence(first)
+    assert not await mongo.insert_occurrence(occurrence("t1", 2, event_id="e1"))
+    assert await mongo.insert_occurrence(occurrence("t1", 3))
+    docs = await mongo.database[names.OCCURRENCES].find({}).sort("date", 1).to_list(None)
+    assert [doc["_id"] for doc in docs] == ["t1/e1", docs[1]["occurrence_id"]]
+    assert docs[0]["occurrence_id"] == first.id
 
 
 # --- connection -------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import asyncio
 from typing import Any
 
 import mongomock
+from pymongo import ReplaceOne
 
 Doc = dict[str, Any]
 
@@ -62,9 +63,9 @@ class AsyncCollection:
         await _yield()
         return self._collection.insert_one(document)
 
-    async def insert_many(self, documents: list[Doc]) -> Any:
+    async def insert_many(self, documents: list[Doc], ordered: bool = True) -> Any:
         await _yield()
-        return self._collection.insert_many(documents)
+        return self._collection.insert_many(documents, ordered=ordered)
 
     async def find_one(self, filter: Doc | None = None, projection: Any = None) -> Doc | None:
         await _yield()
@@ -80,6 +81,18 @@ class AsyncCollection:
     async def update_many(self, filter: Doc, update: Doc, upsert: bool = False) -> Any:
         await _yield()
         return self._collection.update_many(filter, update, upsert=upsert)
+
+    async def replace_one(self, filter: Doc, replacement: Doc, upsert: bool = False) -> Any:
+        await _yield()
+        return self._collection.replace_one(filter, replacement, upsert=upsert)
+
+    async def bulk_write(self, requests: list[Any], ordered: bool = True) -> None:
+        """ReplaceOne requests only; mongomock's own bulk_write lags PyMongo's operation API."""
+        await _yield()
+        for request in requests:
+            if not isinstance(request, ReplaceOne):
+                raise NotImplementedError(type(request).__name__)
+            self._collection.replace_one(request._filter, request._doc, upsert=request._upsert)
 
     async def delete_one(self, filter: Doc) -> Any:
         await _yield()

@@ -1,0 +1,141 @@
+"""Compare-and-set of a versioned document on servers whose updates are not atomic.
+
+MongoDB applies `update_one({_id, version: n}, ...)` atomically, but FerretDB 1.24 does not:
+it reads the matching documents, then writes them back, so two updates filtered on the same
+version both match and the last one wins (measured: 19 of 20 races had two winners, and 50
+concurrent `$inc` left 3). What both servers do enforce is a unique `_id`: of concurrent
+inserts of one `_id`, exactly one succeeds. So a new version is claimed first, by inserting
+`{_id: {of: key, v: n + 1}}` into the `versions` collection with the new document inside;
+only the claim's winner writes the document, and it is the only writer of version `n + 1`,
+so its plain `replace_one` cannot race with another writer.
+
+A writer that dies between its claim and its write leaves the document at `n` with claim
+`n + 1` taken. A later writer at `n` loses the claim and, once the claim is older than
+`ABANDONED` (its writer is taken for dead), rolls it forward: the claim holds the whole
+document, so anyone can finish it. Younger claims are left to their writer: losers that
+wrote documents back while the winner was alive were what broke this in testing (a slow
+loser's write of version `n + 1` landing after `n + 2`, on FerretDB whose filtered writes are
+a read then a write). When version `n + 2` is written, claim `n + 1` drops its copy and stays
+as a small tombstone (`{_id}` only), so a writer still holding version `n` can never claim
+`n + 1` again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from .codec import Doc, utc
+
+if TYPE_CHECKING:
+    from pymongo.asynchronous.collection import AsyncCollection
+
+
+DUPLICATE_KEY = 11000
+ABANDONED = timedelta(seconds=2)
+"""Age after which a claim not yet written is finished by others (its writer crashed)."""
+
+
+async def write_rows(collection: AsyncCollection[Doc], rows: list[Doc]) -> None:
+    """Insert `rows`, replacing any whose `_id` exists (left by a write that lost).
+
+    Not upserts: FerretDB answers concurrent upserts of one `_id` without `nModified`, which
+    PyMongo's bulk API cannot read (KeyError), and its upsert is a read then a write anyway.
+    """
+    if not rows:
+        return
+    try:
+        await collection.insert_many(rows, ordered=False)
+    except BulkWriteError as error:
+        failed = error.details.get("writeErrors", [])
+        if any(e.get("code") != DUPLICATE_KEY for e in failed):
+            raise
+        for entry in failed:
+            row = rows[entry["index"]]
+            await collection.replace_one({"_id": row["_id"]}, row)
+
+
+def claim_id(kind: str, key: str, version: int) -> str:
+    """`kind/key@version`: unambiguous since kinds have no `/` and versions are digits.
+    A string, not a document: FerretDB scans the whole collection to match an `_id` that is
+    a document (0.56 s against 0.02 s at 5,000 documents, measured)."""
+    return f"{kind}/{key}@{version}"
+
+
+Materialize = Callable[[Doc], Awaitable[None]]
+"""Writes what a claim carries besides the document (an instance's new transitions), before
+the document is written; run again by whoever rolls the claim forward, so it must be
+idempotent."""
+
+
+async def _nothing(claim: Doc) -> None:
+    return None
+
+
+class Versioned:
+    """Documents of one collection, each with an integer version (`field`), changed only here."""
+
+    def __init__(
+        self,
+        kind: str,
+        docs: AsyncCollection[Doc],
+        claims: AsyncCollection[Doc],
+        materialize: Materialize = _nothing,
+        *,
+        field: str = "version",
+    ) -> None:
+        self._field = field
+        self._kind = kind
+        self._docs = docs
+        self._claims = claims
+        self._materialize = materialize
+
+    async def insert(self, doc: Doc) -> bool:
+        """Insert the first version; False when `_id` exists."""
+        try:
+            await self._docs.insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def replace(self, doc: Doc, expected_version: int, carried: Doc | None = None) -> bool:
+        """Write `doc` (whose `version` is `expected_version + 1`) only if nobody else wrote
+        that version; False, writing nothing, when somebody did. `carried` rides in the claim
+        for `materialize`."""
+        key = doc["_id"]
+        version = expected_version + 1
+        assert doc[self._field] == version
+        ident = claim_id(self._kind, key, version)
+        claim = {"_id": ident, "doc": doc, "claimed_at": datetime.now(UTC), **(carried or {})}
+        try:
+            await self._claims.insert_one(claim)
+        except DuplicateKeyError:
+            await self._roll_forward(ident, key, expected_version)
+            return False
+        current = await self._docs.find_one({"_id": key}, {self._field: 1})
+        if current is not None and current[self._field] == version:
+            return True  # a loser of this race already rolled our claim forward
+        if current is None or current[self._field] != expected_version:
+            # Version `expected_version + 1` was never claimed, yet the document is not at
+            # `expected_version`: it is missing or the caller's version was invented.
+            await self._claims.delete_one({"_id": ident})
+            return False
+        await self._materialize(claim)
+        await self._docs.replace_one({"_id": key, self._field: expected_version}, doc)
+        previous = claim_id(self._kind, key, expected_version)
+        await self._claims.update_one({"_id": previous, "doc": {"$exists": True}}, {"$unset": {"doc": ""}})
+        return True
+
+    async def _roll_forward(self, ident: str, key: str, expected_version: int) -> None:
+        claim = await self._claims.find_one({"_id": ident})
+        if claim is None or "doc" not in claim:
+            return  # superseded (or withdrawn)
+        if utc(claim["claimed_at"]) > datetime.now(UTC) - ABANDONED:
+            return  # its writer is (taken to be) still at it
+        current = await self._docs.find_one({"_id": key}, {self._field: 1})
+        if current is not None and current[self._field] == expected_version:
+            await self._materialize(claim)
+            await self._docs.replace_one({"_id": key, self._field: expected_version}, claim["doc"])
