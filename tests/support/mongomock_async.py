@@ -11,7 +11,6 @@ import asyncio
 from typing import Any
 
 import mongomock
-from pymongo import ReplaceOne
 
 Doc = dict[str, Any]
 
@@ -85,14 +84,6 @@ class AsyncCollection:
     async def replace_one(self, filter: Doc, replacement: Doc, upsert: bool = False) -> Any:
         await _yield()
         return self._collection.replace_one(filter, replacement, upsert=upsert)
-
-    async def bulk_write(self, requests: list[Any], ordered: bool = True) -> None:
-        """ReplaceOne requests only; mongomock's own bulk_write lags PyMongo's operation API."""
-        await _yield()
-        for request in requests:
-            if not isinstance(request, ReplaceOne):
-                raise NotImplementedError(type(request).__name__)
-            self._collection.replace_one(request._filter, request._doc, upsert=request._upsert)
 
     async def delete_one(self, filter: Doc) -> Any:
         await _yield()
