@@ -43,6 +43,7 @@ TOUR = [
     "console-workflow",
     "console-account",
 ]
+LEDGER = ["console-instance-postings", "console-accounts", "console-account-postings"]
 
 
 def test_status_page_watches_a_run_live(tmp_path: Path) -> None:
@@ -83,5 +84,23 @@ def test_console_tour_of_every_route(tmp_path: Path) -> None:
     # Insufficient funds are retried (as Formance does): 3 attempts, then the run fails.
     with flowql_server(tmp_path, "--max-attempts", "3") as server:
         run_browser_script("console_tour", server.url, tmp_path, timeout=200)
+    for shot in shots:
+        assert shot.stat().st_size > 0, shot.name
+
+
+def test_console_instance_list_is_live(tmp_path: Path) -> None:
+    skip_without_browser()
+    # One attempt: the run from an empty account fails at once instead of retrying.
+    with flowql_server(tmp_path, "--max-attempts", "1") as server:
+        run_browser_script("console_live", server.url, tmp_path)
+
+
+def test_console_ledger_views(tmp_path: Path) -> None:
+    skip_without_browser()
+    shots = [ARTIFACTS / f"{name}{suffix}.png" for name in LEDGER for suffix in ("", "-phone")]
+    for shot in shots:
+        shot.unlink(missing_ok=True)
+    with flowql_server(tmp_path) as server:
+        run_browser_script("console_ledger", server.url, tmp_path)
     for shot in shots:
         assert shot.stat().st_size > 0, shot.name

@@ -1,9 +1,10 @@
 // #/instances/<id>: one run, live — variables, error, stage timeline, stages and their
-// activities; Send event and Cancel (confirmed).
+// activities, the postings it made; Send event and Cancel (confirmed).
 import { gql, subscribe } from './api.js';
 import {
-  badge, confirmDialog, errorBox, fullId, h, json, showError, time, toast,
+  badge, confirmDialog, errorBox, fill, fullId, h, json, showError, time, toast,
 } from './dom.js';
+import { postingsTable } from './postings.js';
 import { retries, timeline } from './timeline.js';
 
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
@@ -15,7 +16,7 @@ const INSTANCE = `id workflowID status terminated terminatedAt error variables c
   stages { index kind spec status startedAt terminatedAt error history { ${ACTIVITY} } }`;
 const Q_INSTANCE = `query Instance($id: ID!) { instance(id: $id) { ${INSTANCE} } }`;
 const M_EVENT = `mutation Send($instanceID: ID!, $name: String!) {
-  sendEvent(instanceID: $instanceID, name: $name) { ${INSTANCE} } }`;
+  sendEvent(instanceID: $instanceID, name: $name) { id status } }`;
 const M_CANCEL = `mutation Cancel($id: ID!) { cancelInstance(id: $id) { ${INSTANCE} } }`;
 const S_TRANSITIONS = `subscription Transitions($instanceID: ID) {
   stageTransitions(instanceID: $instanceID) { instanceID workflowID stage kind status instanceStatus at error } }`;
@@ -31,6 +32,7 @@ export async function mount(root, { path }) {
   const lanes = h('div', { id: 'timeline' });
   const stageRows = h('tbody');
   const activities = h('div', { id: 'activities' });
+  const postings = h('div', { id: 'instance-postings' });
   const log = h('ol', { id: 'transition-log', class: 'log' });
   const eventName = h('input', { name: 'name', id: 'event-name', required: true, placeholder: 'event name' });
   const cancel = h('button', { type: 'button', id: 'cancel-button', class: 'danger', onclick: cancelInstance }, 'Cancel instance');
@@ -42,6 +44,7 @@ export async function mount(root, { path }) {
     meta, error, actions,
     h('h3', {}, 'Variables'), variables,
     h('h3', {}, 'Timeline'), lanes,
+    h('h3', {}, 'Postings'), postings,
     h('h3', {}, 'Stages'),
     h('div', { class: 'table-wrap' }, h('table', { id: 'stage-table', class: 'cards' },
       h('thead', {}, h('tr', {}, ['#', 'kind', 'status', 'started', 'ended', 'attempts', 'error']
@@ -105,6 +108,24 @@ export async function mount(root, { path }) {
         a.nextExecution && !a.terminated ? h('p', { class: 'muted' }, 'next attempt ', time(a.nextExecution)) : null);
       details.addEventListener('toggle', () => (details.open ? open.add(key) : open.delete(key)));
       return details;
+    }));
+  }
+
+  let postingsShown = '';
+  function refreshPostings() {
+    // `postings` reads one ledger: ask each ledger the run's sends posted to (their activity
+    // outputs name it; a wallet's ledger is not in the stage spec). Postings change only
+    // when a send succeeds, so reload then, not on every update.
+    const sends = (view.instance?.stages ?? []).filter((s) => s.kind === 'SEND');
+    const ledgers = [...new Set(sends.flatMap((s) => s.history ?? []).map((a) => a.output?.posting?.ledger).filter(Boolean))].sort();
+    const key = `${ledgers.join(',')}|${sends.filter((s) => s.status === 'SUCCEEDED').length}`;
+    if (key === postingsShown) return;
+    postingsShown = key;
+    if (!ledgers.length) return fill(postings, h('p', { class: 'muted' }, 'no postings made by this run'));
+    fill(postings, ledgers.map((ledger) => {
+      const box = h('div', { class: 'ledger-postings', 'data-ledger': ledger });
+      postingsTable(box, { instanceID: id, ledger, empty: 'no postings made by this run' });
+      return ledgers.length > 1 ? [h('h4', {}, `ledger ${ledger}`), box] : box;
     }));
   }
 
@@ -176,6 +197,7 @@ export async function mount(root, { path }) {
         if (view.stopped) return;
         view.instance = i;
         render();
+        refreshPostings();
       },
       error: onError,
       complete: () => {},
@@ -192,6 +214,7 @@ export async function mount(root, { path }) {
     if (!instance) return alone({ message: `no instance ${id}` });
     view.instance = instance;
     render();
+    refreshPostings();
   } catch (err) {
     return alone(err);
   }

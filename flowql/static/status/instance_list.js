@@ -1,23 +1,25 @@
 // The instance table shared by #/instances and #/workflows/<id>: status filter, search,
-// cursor pagination.
-import { gql } from './api.js';
+// cursor pagination and live rows through `instanceChanges`.
+import { gql, subscribe } from './api.js';
 import { badge, errorBox, fullId, h, moreButton, parseHash, setHashParams, showError, time } from './dom.js';
 
 const PAGE = 20;
-/** The API filters on `running` only, so far. */
-export const STATUSES = ['RUNNING'];
+export const STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'];
 /** Search scans at most this many instances (newest first) and workflows: see docs/decisions.md. */
 const SCAN_PAGE = 200;
 const SCAN_PAGES = 5;
+/** Live rows are prepended; past this many the oldest go (the list stays bounded). */
+const MAX_ROWS = 500;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const ROW = 'id workflowID status createdAt terminatedAt workflow { id name }';
-const Q_INSTANCES = `query Instances($workflowID: ID, $running: Boolean, $first: Int, $after: String) {
-  instances(workflowID: $workflowID, running: $running, first: $first, after: $after) {
-    edges { node { ${ROW} } } pageInfo { hasNextPage endCursor } } }`;
+const Q_INSTANCES = `query Instances($workflowID: ID, $status: [InstanceStatus!], $first: Int, $after: String) {
+  instances(workflowID: $workflowID, status: $status, first: $first, after: $after) {
+    edges { node { ${ROW} } cursor } pageInfo { hasNextPage endCursor } } }`;
 const Q_INSTANCE = `query Instance($id: ID!) { instance(id: $id) { ${ROW} } }`;
 const Q_WORKFLOW_NAMES = `query WorkflowNames($first: Int, $after: String) {
   workflows(first: $first, after: $after) { edges { node { id name } } pageInfo { hasNextPage endCursor } } }`;
+const S_CHANGES = `subscription InstanceChanges($workflowID: ID) { instanceChanges(workflowID: $workflowID) { ${ROW} } }`;
 
 /**
  * Mount the table into `root`. `workflowID` pins it to one workflow (no workflow column).
@@ -25,7 +27,7 @@ const Q_WORKFLOW_NAMES = `query WorkflowNames($first: Int, $after: String) {
  */
 export function instanceList(root, { workflowID = null } = {}) {
   const { params } = parseHash();
-  const state = { rows: new Map(), cursor: null, request: 0 };
+  const state = { rows: new Map(), cursor: null, request: 0, stopped: false };
   const status = h('select', { name: 'status', id: 'status-filter' },
     h('option', { value: '' }, 'all'), STATUSES.map((s) => h('option', { value: s }, s)));
   status.value = STATUSES.includes(params.get('status')) ? params.get('status') : '';
@@ -64,14 +66,14 @@ export function instanceList(root, { workflowID = null } = {}) {
     if (!state.rows.size) tbody.append(h('tr', { class: 'empty' }, h('td', { colspan: columns.length }, 'no instances')));
   }
 
-  const variables = () => ({ workflowID, running: status.value === 'RUNNING' ? true : null });
+  const variables = () => ({ workflowID, status: status.value ? [status.value] : null });
 
   async function load(moreRows = false) {
     const request = ++state.request; // only the latest request may fill the table
     const { instances: page } = await gql(Q_INSTANCES, { ...variables(), first: PAGE, after: moreRows ? state.cursor : null });
     if (request !== state.request) return;
     if (!moreRows) state.rows.clear();
-    for (const { node } of page.edges) state.rows.set(node.id, node);
+    for (const { node, cursor } of page.edges) state.rows.set(node.id, { ...node, cursor });
     state.cursor = page.pageInfo.endCursor;
     more.hidden = !page.pageInfo.hasNextPage;
     render();
@@ -129,9 +131,49 @@ export function instanceList(root, { workflowID = null } = {}) {
     }
   }
 
+  /** A created or changed instance: update its row, or add it on top if it fits the view. */
+  function apply(i) {
+    const old = state.rows.get(i.id);
+    const fits = (!status.value || i.status === status.value) && (!workflowID || i.workflowID === workflowID)
+      && !search.value.trim();
+    if (old) state.rows.set(i.id, { ...old, ...i });
+    else if (fits) state.rows = new Map([[i.id, i], ...state.rows]);
+    else return;
+    if (state.rows.size > MAX_ROWS) trim();
+    render();
+    tbody.querySelector(`tr[data-id="${CSS.escape(i.id)}"]`)?.classList.add('changed');
+  }
+
+  /** Drop the oldest rows; "More" goes on after the last one kept (fetched rows know their cursor). */
+  function trim() {
+    const kept = [...state.rows.entries()].slice(0, MAX_ROWS);
+    state.rows = new Map(kept);
+    const last = kept[kept.length - 1][1];
+    state.cursor = last.cursor ?? null;
+    more.hidden = !last.cursor;
+    if (!last.cursor) note.textContent = `showing the newest ${MAX_ROWS} runs; reload for older ones`;
+  }
+
+  let stop = null;
+  let retry = null;
+  function watch() {
+    stop = subscribe(S_CHANGES, { workflowID }, {
+      next: ({ instanceChanges }) => apply(instanceChanges),
+      error: (err) => {
+        showError(err);
+        // Closed by the server (e.g. it fell behind): subscribe again and reload what was missed.
+        if (!err.errors?.some((e) => ['UNAUTHENTICATED', 'FORBIDDEN', 'VALIDATION'].includes(e.extensions?.code))) {
+          retry = setTimeout(() => { if (!state.stopped) { watch(); refresh(); } }, 1000);
+        }
+      },
+      complete: () => {},
+    });
+  }
+
   let debounce = null;
   status.addEventListener('change', refresh);
   search.addEventListener('input', () => { clearTimeout(debounce); debounce = setTimeout(refresh, 300); });
   refresh();
-  return () => clearTimeout(debounce);
+  watch();
+  return () => { state.stopped = true; clearTimeout(retry); clearTimeout(debounce); stop?.(); };
 }

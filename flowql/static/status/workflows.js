@@ -59,8 +59,9 @@ function showFieldErrors(form, err) {
   form.querySelectorAll('.field-error').forEach((el) => el.replaceChildren());
   form.querySelectorAll('#stage-outline li').forEach((li) => li.classList.remove('invalid'));
   for (const e of err.errors ?? [{ message: err.message }]) {
-    // Messages start with the path: "stages[2].send.amount.amount: must be an integer".
-    const m = /^(?:input\.)?((?:name|stages|variables)(?:\[\d+\]|\.[\w$]+)*)\s*:\s*(.*)$/s.exec(e.message);
+    // The path leads the message: "stages[2].send.amount.amount: must be an integer" (the
+    // engine), "Variable '$input' has invalid value at .stages[1].send: ..." (GraphQL input types).
+    const m = /^(?:Variable '\$\w+' has invalid value at \.|input\.)?((?:name|stages|variables)(?:\[\d+\]|\.[\w$]+)*)\s*:\s*(.*)$/s.exec(e.message);
     const path = m ? m[1] : null;
     const stage = path && /^stages\[(\d+)\]/.exec(path);
     const row = stage && form.querySelector(`#stage-outline li[data-index="${stage[1]}"]`);

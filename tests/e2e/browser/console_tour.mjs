@@ -155,8 +155,7 @@ await withBrowser(artifacts, 'console', async (page, context) => {
 
   // 9. An account: balances by the asset's precision (2 x 123.45 + 1 x 123.45 from the trigger).
   await page.goto(`${baseURL}/#/accounts`, { waitUntil: 'load' });
-  await page.fill('#address', 'users:alice');
-  await page.press('#address', 'Enter');
+  await page.click('#account-table a[href="#/accounts/users%3Aalice"]');
   await page.waitForURL(/#\/accounts\/users%3Aalice$/, T);
   await page.reload({ waitUntil: 'load' });
   const balance = page.locator('#account-view .balances li[data-asset="USD/2"]');
