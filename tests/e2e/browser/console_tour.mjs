@@ -55,6 +55,7 @@ await withBrowser(artifacts, 'console', async (page, context) => {
   await row(failed.id).waitFor(T);
   const idText = await row(failed.id).locator('code.id').innerText();
   assert(idText === failed.id, `full id expected, got ${idText}`);
+  await shots('console-instances');
   await row(failed.id).locator('button.copy').click();
   assert((await page.evaluate(() => navigator.clipboard.readText())) === failed.id, 'copy button did not copy the id');
   const created = row(failed.id).locator('td[data-label="created"] time');
@@ -63,7 +64,6 @@ await withBrowser(artifacts, 'console', async (page, context) => {
   const shown = await created.innerText();
   assert(shown.includes(String(new Date(iso).getFullYear())) && /\d\d:\d\d/.test(shown), `date and time: ${shown}`);
   assert(/FAILED/.test(await row(failed.id).innerText()) && /overdraw/.test(await row(failed.id).innerText()), 'status/workflow');
-  await shots('console-instances');
 
   // 2. The status filter (a select labelled "status") and a deep link that keeps it.
   await page.getByLabel('status', { exact: true }).selectOption('RUNNING');
