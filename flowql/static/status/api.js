@@ -42,6 +42,9 @@ export async function gql(query, variables = {}) {
 
 // --- subscriptions ---------------------------------------------------------------------
 
+/** WebSocket close codes of a refused connection_init, as the GraphQL error codes they mean. */
+const REFUSED = { 4401: 'UNAUTHENTICATED', 4403: 'FORBIDDEN' };
+
 let client = null;
 let socket = null;
 const connectionListeners = new Set();
@@ -58,7 +61,8 @@ function wsClient() {
     connectionParams: authorization,
     keepAlive: 10_000, // ping: notices a dead connection even when no event flows
     retryAttempts: Infinity,
-    shouldRetry: () => true, // fatal codes (auth, bad request) still surface as errors
+    // Retry every drop but a refused token: that needs a new token (a new client) first.
+    shouldRetry: (event) => !REFUSED[event?.code],
     retryWait: (retries) => new Promise((r) => setTimeout(r, Math.min(250 * 2 ** retries, 5000))),
     on: {
       connecting: () => emit('connecting'),
@@ -77,8 +81,10 @@ function wsClient() {
 export function subscribe(query, variables, { next, error, complete }) {
   return wsClient().subscribe({ query, variables }, {
     next: (result) => (result.errors?.length ? error(new GraphQLError(result.errors)) : next(result.data)),
-    error: (err) => error(err instanceof Error ? err : new GraphQLError(
-      Array.isArray(err) ? err : [{ message: err?.reason || `connection closed (${err?.code ?? 'error'})` }])),
+    error: (err) => error(err instanceof Error ? err : new GraphQLError(Array.isArray(err) ? err : [{
+      message: err?.reason || `connection closed (${err?.code ?? 'error'})`,
+      extensions: REFUSED[err?.code] ? { code: REFUSED[err.code] } : {},
+    }])),
     complete,
   });
 }

@@ -10,8 +10,18 @@ const T = { timeout: 20000 };
 
 await withBrowser(artifacts, 'status-auth', async (page) => {
   const stageRow = (i, status) => page.locator(`#stage-table tr[data-stage="${i}"][data-status="${status}"]`);
+  const sockets = [];
+  page.on('websocket', (ws) => sockets.push(ws.url()));
+  // Without a token: the live list's query shows UNAUTHENTICATED; its subscription is refused
+  // too (an error, or the socket closed with 4403) and not tried again with the same token.
+  await page.goto(`${baseURL}/#/instances`, { waitUntil: 'load' });
+  await page.locator('#instances-panel .error-box .error[data-code="UNAUTHENTICATED"]').waitFor(T);
+  await page.locator('#toast', { hasText: /UNAUTHENTICATED|FORBIDDEN/ }).waitFor(T); // the subscription's refusal
+  await page.waitForTimeout(3000); // the client's retries (250 ms, 500 ms, 1 s...) would show by now
+  step(`without a token: ${sockets.length} WebSocket(s) opened; ${await page.locator('#toast').innerText()}`);
+  if (sockets.length !== 1) throw new Error(`a refused socket was opened ${sockets.length} times`);
+
   await page.goto(`${baseURL}/#/workflows`, { waitUntil: 'load' });
-  // Without a token: the list shows the error with its code.
   const refused = page.locator('#workflows-panel .error-box .error[data-code="UNAUTHENTICATED"]');
   await refused.waitFor(T);
   step(`without a token: ${await refused.innerText()}`);
