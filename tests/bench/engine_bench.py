@@ -1,4 +1,4 @@
-"""Engine throughput: N instances of a 3-stage workflow (send, update, send) on SQLite.
+"""Engine throughput: N instances of a 3-stage workflow (send, update, send) on a store.
 
 Prints completed instances/s, transitions/s, p50/p99 run latency (creation to
 termination) and peak RSS for each N, for flowql and for DBOS running the same workload
@@ -6,6 +6,10 @@ termination) and peak RSS for each N, for flowql and for DBOS running the same w
 Each run is a fresh child process so peak RSS is its own.
 
     python tests/bench/engine_bench.py --n 1000 10000 100000 [--skip-dbos] [--json]
+        [--store sqlite | ferretdb | sqlite:///path | mongodb://host:port/]
+
+`--store` (flowql only; default a SQLite file): `ferretdb` starts a FerretDB for the run,
+a `mongodb://` server gets a fresh database per run (dropped afterwards).
 
 `--json` prints one JSON object instead of the table (tests/bench/report.py reads it):
 `{"dbos_mode": ..., "results": [row per system and N], "ratios": {N: flowql/DBOS}}`.
@@ -56,11 +60,11 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-async def run_flowql(n: int, path: Path) -> dict[str, Any]:
+async def run_flowql(n: int, uri: str) -> dict[str, Any]:
     from flowql.engine.runtime import Engine, EngineConfig
-    from flowql.storage.sqlite import SqliteStore
+    from flowql.stores import create_store
 
-    store = SqliteStore(str(path))
+    store = create_store(uri)
     await store.open()
     engine = Engine(store, EngineConfig(max_concurrency=512))
     await engine.start()
@@ -157,11 +161,15 @@ async def run_dbos(n: int, path: Path) -> dict[str, Any]:
     return summary("dbos", n, elapsed, n * 5, latencies)
 
 
-def child(system: str, n: int) -> dict[str, Any]:
+def child(system: str, n: int, store: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"{system}.db"
-        runner = run_flowql if system == "flowql" else run_dbos
-        return asyncio.run(runner(n, path))
+        if system == "dbos":
+            return asyncio.run(run_dbos(n, Path(tmp) / "dbos.db"))
+        sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `tests.support`
+        from tests.support.stores import bench_store
+
+        with bench_store(store, Path(tmp)) as uri:
+            return asyncio.run(run_flowql(n, uri))
 
 
 def main() -> None:
@@ -173,11 +181,12 @@ def main() -> None:
     parser.add_argument("--child", nargs=2, metavar=("SYSTEM", "N"), help=argparse.SUPPRESS)
     parser.add_argument("--dbos-mode", choices=["queue", "direct"], default="queue")
     parser.add_argument("--json", action="store_true", help="one JSON object instead of the table")
+    parser.add_argument("--store", default="sqlite", help="flowql's store (see above; default sqlite)")
     args = parser.parse_args()
     global DBOS_MODE
     DBOS_MODE = args.dbos_mode
     if args.child:
-        print(json.dumps(child(args.child[0], int(args.child[1]))))
+        print(json.dumps(child(args.child[0], int(args.child[1]), args.store)))
         return
     systems = ["flowql"] if args.skip_dbos else ["flowql", "dbos"]
     out = print if not args.json else (lambda *_: None)
@@ -188,7 +197,7 @@ def main() -> None:
     for n in args.n:
         results = {}
         for system in systems:
-            r = run_child(system, n, args.dbos_mode)
+            r = run_child(system, n, args.dbos_mode, args.store)
             if "error" in r:
                 out(f"{system:8} {n:>7} failed: {r['error']}")
                 rows.append(r)
@@ -206,10 +215,10 @@ def main() -> None:
         print(json.dumps({"dbos_mode": args.dbos_mode, "results": rows, "ratios": ratios}))
 
 
-def run_child(system: str, n: int, dbos_mode: str) -> dict[str, Any]:
+def run_child(system: str, n: int, dbos_mode: str, store: str) -> dict[str, Any]:
     """One system at one N in a fresh process (its own peak RSS)."""
     out = subprocess.run(
-        [sys.executable, __file__, "--child", system, str(n), "--dbos-mode", dbos_mode],
+        [sys.executable, __file__, "--child", system, str(n), "--dbos-mode", dbos_mode, "--store", store],
         capture_output=True,
         text=True,
         check=False,

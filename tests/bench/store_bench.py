@@ -6,10 +6,11 @@ one transition each (the engine's hot path: half change only the document, half 
 clear their timer), then reads 200 pages of 100 from random cursors in both directions and
 prints p50/p99 in ms.
 
-    python tests/bench/store_bench.py --n 100000 --backend sqlite|mongo|all
+    python tests/bench/store_bench.py --n 100000 --store sqlite --store ferretdb
 
-MongoDB runs through `tests.support.mongo.open_mongo_store` (mongomock unless
-`FLOWQL_TEST_MONGODB_URI` names a real server).
+`--store` (repeatable; default `sqlite`): `sqlite` (a temp file) or `sqlite:///path`,
+`ferretdb` (a FerretDB 1.24 started for the run, tests/support/services.py), a
+`mongodb://host:port/` server (a fresh database, dropped afterwards), or `mongomock`.
 """
 
 from __future__ import annotations
@@ -126,34 +127,29 @@ async def bench(name: str, store: Store, n: int) -> None:
 
 
 @asynccontextmanager
-async def sqlite_store() -> AsyncIterator[Store]:
-    from flowql.storage.sqlite import SqliteStore
-
-    with tempfile.TemporaryDirectory() as folder:
-        store = SqliteStore(str(Path(folder) / "bench.db"))
-        await store.open()
-        try:
-            yield store
-        finally:
-            await store.close()
-
-
-@asynccontextmanager
-async def mongo_store() -> AsyncIterator[Store]:
+async def opened(store: str, workdir: Path) -> AsyncIterator[Store]:
+    from flowql.stores import create_store
     from tests.support.mongo import open_mongo_store
+    from tests.support.stores import bench_store
 
-    async with open_mongo_store() as store:
-        yield store
-
-
-async def main(n: int, backends: list[str]) -> None:
-    for backend in backends:
-        opener = sqlite_store if backend == "sqlite" else mongo_store
+    if store == "mongomock":
+        async with open_mongo_store(None) as mock:
+            yield mock
+        return
+    with bench_store(store, workdir) as uri:
+        opened_store = create_store(uri)
+        await opened_store.open()
         try:
-            async with opener() as store:
-                await bench(backend, store, n)
-        except ImportError as error:
-            print(f"{backend}: skipped ({error})")
+            yield opened_store
+        finally:
+            await opened_store.close()
+
+
+async def main(n: int, stores: list[str]) -> None:
+    for store in stores:
+        with tempfile.TemporaryDirectory() as folder:
+            async with opened(store, Path(folder)) as backend:
+                await bench(store, backend, n)
 
 
 if __name__ == "__main__":
@@ -161,8 +157,8 @@ if __name__ == "__main__":
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--n", type=int, default=100_000, help="instances to insert")
-    parser.add_argument("--backend", choices=["sqlite", "mongo", "all"], default="all")
+    parser.add_argument("--store", action="append", help="a store to measure (repeatable; see above)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     random.seed(args.seed)
-    asyncio.run(main(args.n, ["sqlite", "mongo"] if args.backend == "all" else [args.backend]))
+    asyncio.run(main(args.n, args.store or ["sqlite"]))

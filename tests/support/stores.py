@@ -9,6 +9,9 @@ to tests marked `both_stores`.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,3 +50,23 @@ class StoreUris:
                 client.drop_database(name)
         finally:
             client.close()
+
+
+@contextmanager
+def bench_store(store: str, workdir: Path) -> Iterator[str]:
+    """A store URI for a benchmark run, cleaned up afterwards: `sqlite` (a file in `workdir`),
+    `ferretdb` (a FerretDB started here), `sqlite:///path` as given, or a `mongodb://` server
+    (a fresh database on it, dropped afterwards)."""
+    from .services import ferretdb
+
+    if store == "sqlite":
+        yield f"sqlite:///{workdir / 'bench.db'}"
+        return
+    if store.startswith("sqlite:///"):
+        yield store
+        return
+    with contextlib.ExitStack() as stack:
+        server = stack.enter_context(ferretdb(workdir / "ferretdb")).url if store == "ferretdb" else store
+        uris = StoreUris("mongodb", workdir, server)
+        stack.callback(uris.drop)
+        yield uris.new()
