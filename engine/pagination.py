@@ -48,7 +48,11 @@ class Cursor:
         try:
             body = json.loads(base64.urlsafe_b64decode(text.encode()))
             return cls(from_iso(body["c"]), str(body["i"]), Direction(body["d"]), int(body["s"]))
-        except (binascii.Error, ValueError, KeyError, TypeError, AttributeError, UnicodeError):
+        except (
+            binascii.Error, ValueError, KeyError, TypeError, AttributeError, UnicodeError,
+            OverflowError,  # "s": Infinity
+            RecursionError,  # a forged cursor nested thousands deep
+        ):
             raise validation("cursor: invalid or corrupted cursor", field="cursor") from None
 
 

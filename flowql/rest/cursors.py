@@ -47,7 +47,7 @@ def decode(text: str) -> tuple[str, Filters]:
     try:
         body = json.loads(base64.urlsafe_b64decode(text.encode()))
         position, filters = body["p"], body["f"]
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeError):
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeError, RecursionError):
         raise validation("cursor: invalid or corrupted cursor", field="cursor") from None
     if not isinstance(position, str) or not isinstance(filters, dict):
         raise validation("cursor: invalid or corrupted cursor", field="cursor")

@@ -7,6 +7,7 @@ request was refused.
 
 from __future__ import annotations
 
+import base64
 import socket
 import sqlite3
 import time
@@ -180,6 +181,23 @@ def test_a_slow_header_writer_is_dropped(server: LiveServer) -> None:
                 break
             time.sleep(0.2)
         assert closed, "the server kept a connection that never finished its headers"
+
+
+def test_forged_cursors_are_validation_errors(server: LiveServer) -> None:
+    forged = [
+        '{"c": "2024-01-01T00:00:00.000Z", "i": "x", "d": "next", "s": Infinity}',
+        "[" * 2000 + "]" * 2000,  # past Python's recursion limit, within a URL's length
+        '{"p": ' + "[" * 2000 + "]" * 2000 + ', "f": {}}',
+    ]
+    for body in forged:
+        cursor = base64.urlsafe_b64encode(body.encode()).decode()
+        query = "query($a: String) { workflows(after: $a) { nodes { id } } }"
+        error = gql(server, query, a=cursor)["errors"][0]
+        assert error["extensions"]["code"] == "VALIDATION", error
+        rest = httpx.get(
+            f"{server.url}/api/orchestration/v2/workflows", params={"cursor": cursor}, headers=bearer(READER)
+        )
+        assert rest.status_code == 400, rest.text
 
 
 # --- 11. one scope rule --------------------------------------------------------------------
