@@ -26,11 +26,13 @@ from .models import (
     new_sortable_id,
 )
 from .pagination import Page, PageRequest
-from .stages import SendSpec, StageKind, StageSpec, parse_stages
+from .stages import MAX_VARIABLE_LENGTH, SendSpec, StageKind, StageSpec, parse_stages
 from .store import Store
 
 MAX_STAGES = 1000
 MAX_VARIABLES = 1000
+MAX_NAME_LENGTH = 256
+"""Characters of a variable name."""
 LIVE_WORKFLOW_CACHE = 10_000
 MAX_TRACKED_CHANGES = 10_000
 """Instances an `instanceChanges` subscriber remembers the last sent status of."""
@@ -314,7 +316,14 @@ def _check_variables(variables: Mapping[str, Any]) -> dict[str, str]:
             raise validation("variables: names must be non-empty strings", field="variables")
         if isinstance(value, bool) or not isinstance(value, str | int):
             raise validation(f"variables.{key}: must be a string", field=f"variables.{key}")
-        checked[key] = str(value)
+        if len(key) > MAX_NAME_LENGTH:
+            raise validation(f"variables: names of at most {MAX_NAME_LENGTH} characters", field="variables")
+        text = str(value)
+        if len(text) > MAX_VARIABLE_LENGTH:
+            raise validation(
+                f"variables.{key}: at most {MAX_VARIABLE_LENGTH} characters", field=f"variables.{key}"
+            )
+        checked[key] = text
     return checked
 
 

@@ -31,6 +31,11 @@ from .clock import parse_duration, parse_time
 from .errors import FlowqlError, validation
 
 TEMPLATE = re.compile(r"\$\{([^}]*)\}")
+MAX_VARIABLE_LENGTH = 4096
+"""Characters of one run variable."""
+MAX_EXPANDED_LENGTH = 65_536
+"""Characters of one stage string after `${var}` expansion: `"${x}${x}..."` of a 500-byte
+variable reached 100 MB, a larger one a MemoryError at every retry."""
 
 
 class StageKind(str, Enum):
@@ -316,6 +321,15 @@ def interpolate(raw: Any, variables: dict[str, str], *, path: str = "") -> Any:
     if isinstance(raw, str):
         if "${" not in raw:
             return raw
+        # Measured before it is built: the failure is the stage's (VALIDATION), not the process's.
+        size = len(raw) + sum(
+            len(variables.get(m.group(1), "")) - len(m.group(0)) for m in TEMPLATE.finditer(raw)
+        )
+        if size > MAX_EXPANDED_LENGTH:
+            raise validation(
+                f"{path}: {size} characters after ${{}} expansion (at most {MAX_EXPANDED_LENGTH})",
+                field=path,
+            )
         return TEMPLATE.sub(lambda match: variables.get(match.group(1), ""), raw)
     if isinstance(raw, dict):
         return {k: interpolate(v, variables, path=f"{path}.{k}" if path else k) for k, v in raw.items()}

@@ -134,3 +134,22 @@ async def test_cancel_lands_between_two_sends(make_api: ApiFactory) -> None:
 
 async def _at_least(read: Any, n: int) -> bool:
     return bool(await read() >= n)
+
+
+async def test_expansion_and_variables_are_bounded(make_api: ApiFactory) -> None:
+    api = await make_api()
+    bomb = {"wait_event": {"event": "${x}" * 200}}  # 200 x a 500-byte variable: 100 KB
+    flow = (await api.query(CREATE, {"s": [bomb]}))["createWorkflow"]["id"]
+    run = "mutation R($w: ID!, $v: JSON) { runWorkflow(workflowID: $w, variables: $v) { id } }"
+    instance_id = (await api.query(run, {"w": flow, "v": {"x": "a" * 500}}))["runWorkflow"]["id"]
+
+    async def finished() -> dict[str, Any] | None:
+        found = (await api.query(INSTANCE, {"id": instance_id}))["instance"]
+        return found if found["status"] != "RUNNING" else None
+
+    instance = await until(finished)
+    assert instance["status"] == "FAILED"
+    assert instance["error"].startswith("VALIDATION") and "after ${} expansion" in instance["error"]
+    too_long = await api.error(run, {"w": flow, "v": {"x": "a" * 5000}})
+    assert too_long["extensions"]["code"] == "VALIDATION"
+    assert "at most 4096 characters" in too_long["message"]
