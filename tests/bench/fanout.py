@@ -186,8 +186,11 @@ class Figures:
     server_cpu_s: float = 0.0
     drive_s: float = 0.0
     problems: list[str] = field(default_factory=list)
+    client_cpu_s: float = 0.0
     runs_per_s_alone: float | None = None
     runs_per_s_fed: float | None = None
+    server_cpu_per_run_ms: tuple[float, float] | None = None
+    """Server CPU per run, alone and while feeding (includes the fan-out in the second)."""
 
 
 async def drive(
@@ -255,7 +258,9 @@ async def measure(
     connector = aiohttp.TCPConnector(limit=0, force_close=True)
     async with aiohttp.ClientSession(connector=connector) as http:
         if runs is not None:
+            cpu0 = target.cpu()
             rate, late = await runs()
+            alone_cpu = (target.cpu() - cpu0) / max(rate * args.runs_seconds, 1)
             figures.runs_per_s_alone = round(rate, 1)
             if late:
                 figures.problems.append(f"{late} runs alone timed out waiting")
@@ -278,15 +283,19 @@ async def measure(
         figures.kb_per_subscriber = round((target.rss() - rss0) / len(subscribers) / 1024, 1)
 
         marks = [len(s.received) for s in subscribers]
-        cpu0 = target.cpu()
+        cpu0, client0 = target.cpu(), time.process_time()
         keys, started = await drive(http, target, args.rate, args.seconds)
         await wait_delivered(subscribers, target, marks, len(keys), 60)
         figures.server_cpu_s = round(target.cpu() - cpu0, 2)
+        figures.client_cpu_s = round(time.process_time() - client0, 2)
         check(figures, subscribers, target, marks, keys, started)
 
         if runs is not None:
             fed = asyncio.create_task(drive(http, target, args.rate, args.runs_seconds + 1))
+            cpu0 = target.cpu()
             rate, late = await runs()
+            fed_cpu = (target.cpu() - cpu0) / max(rate * args.runs_seconds, 1)
+            figures.server_cpu_per_run_ms = (round(alone_cpu * 1000, 2), round(fed_cpu * 1000, 2))
             figures.runs_per_s_fed = round(rate, 1)
             if late:
                 figures.problems.append(f"{late} runs while feeding timed out waiting")
@@ -398,14 +407,16 @@ def show(figures: Figures) -> None:
     print(
         f"  {figures.server:6} p50 {figures.p50_ms:7.1f} ms  p99 {figures.p99_ms:7.1f} ms  "
         f"{figures.deliveries_per_s:6} deliveries/s  {figures.kb_per_subscriber:5.1f} KB/subscriber  "
-        f"server CPU {figures.server_cpu_s:.1f} s over {figures.drive_s:.1f} s  "
+        f"CPU server {figures.server_cpu_s:.1f} s, client {figures.client_cpu_s:.1f} s "
+        f"over {figures.drive_s:.1f} s  "
         f"({figures.deliveries}/{figures.expected} delivered)"
     )
     if figures.runs_per_s_alone is not None:
         ratio = (figures.runs_per_s_fed or 0) / figures.runs_per_s_alone
         print(
             f"         runWorkflow(wait) {figures.runs_per_s_alone}/s alone, "
-            f"{figures.runs_per_s_fed}/s while feeding the subscribers ({ratio:.0%})"
+            f"{figures.runs_per_s_fed}/s while feeding the subscribers ({ratio:.0%}); "
+            f"server CPU per run {figures.server_cpu_per_run_ms} ms"
         )
     for problem in figures.problems:
         print(f"         PROBLEM {problem}")
