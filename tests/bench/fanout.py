@@ -353,7 +353,11 @@ def bare_server(workdir: Path) -> Iterator[tuple[str, int]]:
         yield url, process.pid
     finally:
         process.terminate()
-        process.wait(timeout=20)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:  # aiohttp's graceful stop of 10,000 sockets
+            process.kill()
+            process.wait()
 
 
 async def flowql_target(url: str, pid: int) -> tuple[Target, str]:
