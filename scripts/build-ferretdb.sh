@@ -11,7 +11,11 @@ VERSION=v1.24.2
 BIN_DIR="${FLOWQL_BIN_DIR:-$HOME/.cache/flowql/bin}"
 BIN="$BIN_DIR/ferretdb"
 
-if [ -x "$BIN" ] && "$BIN" --version 2>/dev/null | grep -qx "version: $VERSION"; then
+# `--version` prints several lines: read them whole (grep -q closing the pipe early makes the
+# binary die of SIGPIPE, which pipefail reports as a mismatch).
+reports_version() { local out; out=$("$1" --version 2>/dev/null) || return 1; grep -qx "version: $VERSION" <<<"$out"; }
+
+if [ -x "$BIN" ] && reports_version "$BIN"; then
     echo "ferretdb $VERSION: reusing $BIN"
     exit 0
 fi
@@ -29,5 +33,5 @@ echo "$VERSION" > "$work/src/build/version/version.txt"
 mkdir -p "$BIN_DIR"
 (cd "$work/src" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false go build -trimpath -o "$BIN.tmp" ./cmd/ferretdb)
 mv "$BIN.tmp" "$BIN"
-"$BIN" --version | grep -qx "version: $VERSION" || { echo "built ferretdb does not report $VERSION" >&2; exit 1; }
+reports_version "$BIN" || { echo "built ferretdb does not report $VERSION" >&2; exit 1; }
 echo "ferretdb $VERSION: built $BIN"
