@@ -76,3 +76,8 @@ class VersionConflict(FlowqlError):
 
     def __init__(self, kind: str, ident: str) -> None:
         super().__init__(ErrorCode.CONFLICT, f"{kind} {ident!r} was modified concurrently")
+
+
+class StartRefused(Exception):
+    """The process must not start (a second process on a single-host store): one line for
+    the operator, no traceback."""

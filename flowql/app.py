@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -28,11 +30,12 @@ from .auth import Authenticator, refusal
 from .config import READ, Config
 from .cors import cors_middleware
 from .guards import setup_guards
+from .host_lock import HostLock
 from .metrics import Metrics
 from .persisted import PersistedQueries, load_manifest
 from .scope_check import ScopeCheck
 from .status_page import setup_status_page
-from .stores import create_store, open_store, store_kind, store_reachable
+from .stores import create_store, open_store, single_host_file, store_kind, store_reachable
 from .view import WEBSOCKET, FlowqlView, ViewSettings
 
 log = logging.getLogger(__name__)
@@ -49,6 +52,9 @@ class AppState:
     ready: bool = False
     stopping: bool = False
     nats: Any = None
+    sqlite_file: str | None = None
+    """The SQLite file this process must hold alone (None: MongoDB, `:memory:`, or a store
+    handed in by the caller)."""
 
 
 STATE = web.AppKey("flowql.state", AppState)
@@ -64,7 +70,10 @@ def create_app(
 ) -> web.Application:
     """Build the application; nothing is opened until aiohttp starts it."""
     config = config or Config()
-    store = store if store is not None else create_store(config.store, timeout=config.store_timeout)
+    sqlite_file = None
+    if store is None:
+        store = create_store(config.store, timeout=config.store_timeout)
+        sqlite_file = single_host_file(config.store)
     engine_config = engine_config or EngineConfig(
         run_timeout=config.run_timeout, retry=RetryPolicy(max_attempts=config.max_attempts)
     )
@@ -105,7 +114,13 @@ def create_app(
     )
     metrics.attach_fanout(view.fanout)
     state = AppState(
-        config=config, store=store, engine=engine, view=view, metrics=metrics, authenticator=authenticator
+        config=config,
+        store=store,
+        engine=engine,
+        view=view,
+        metrics=metrics,
+        authenticator=authenticator,
+        sqlite_file=sqlite_file,
     )
 
     # CORS inside the guards (a preflight too must name a served host) and outside REST's error
@@ -131,6 +146,19 @@ def create_app(
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     state = app[STATE]
+    lock = None
+    if state.sqlite_file and Path(state.sqlite_file).parent.is_dir():  # else open_store says why
+        lock = HostLock.acquire(state.sqlite_file, node_id=state.config.node_id)
+    try:
+        async with _opened(state):
+            yield
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+@asynccontextmanager
+async def _opened(state: AppState) -> AsyncIterator[None]:
     await open_store(state.store, state.config.store, timeout=state.config.store_timeout)
     events_out: Any = None
     try:

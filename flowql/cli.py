@@ -10,6 +10,8 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
+from flowql.engine.errors import StartRefused
+
 from .config import Config, ConfigError, parse_tokens
 from .jsonlog import configure_logging
 from .persisted import load_manifest
@@ -78,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--run-timeout", type=float, help="bound of runWorkflow(wait: true), seconds")
     serve.add_argument(
+        "--node-id", help="this process's name on every JSON log line (FLOWQL_NODE_ID, default host:pid)"
+    )
+    serve.add_argument(
         "--max-attempts",
         type=int,
         help="bound on an activity's attempts (FLOWQL_MAX_ATTEMPTS; default: none, retried with "
@@ -141,6 +146,7 @@ def config_from(args: argparse.Namespace) -> Config:
         "log_level": args.log_level,
         "max_page_size": args.max_page_size,
         "run_timeout": args.run_timeout,
+        "node_id": args.node_id,
         "max_attempts": args.max_attempts,
         "rest_max_page_size": args.rest_max_page_size,
         "allowed_hosts": tuple(args.allowed_hosts) if args.allowed_hosts else None,
@@ -187,7 +193,7 @@ def listen(host: str, port: int) -> socket.socket:
 def serve(config: Config) -> None:
     from .app import create_app
 
-    configure_logging(config.log_level)
+    configure_logging(config.log_level, node=config.node_id)
     sock = listen(config.host, config.port)
 
     async def make_app() -> web.Application:
@@ -205,6 +211,8 @@ def serve(config: Config) -> None:
         )
     except (KeyboardInterrupt, SystemExit, ConfigError, StoreStartupError):
         raise
+    except StartRefused as refused:
+        raise StartupError(f"refusing to start: {refused}") from None
     except Exception as error:  # start-up failed (store, NATS...): one line, no traceback
         raise StartupError(f"start-up failed: {_reason(error)}") from None
     finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,10 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 PREFIX = "FLOWQL_"
 IGNORED = frozenset({"FLOWQL_SLOW", "FLOWQL_CHROMIUM", "FLOWQL_CRASH_AT"})
 """FLOWQL_CRASH_AT arms a named crash point in engine/faults.py (recovery tests of a served process)."""
+
+
+def default_node_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 class ConfigError(ValueError):
@@ -96,6 +101,8 @@ class Config:
     ws_outbound_limit: int = 64 * 1024
     """Bytes a WebSocket may leave unread before it is closed with 1013 (flowql/ws_outbox.py)."""
     shutdown_timeout: float = 10.0
+    node_id: str = field(default_factory=lambda: default_node_id())
+    """This process's name on every JSON log line (default host:pid)."""
     max_attempts: int | None = None
     rest_max_page_size: int = 100
     """Largest v2 REST `pageSize`; a larger one is capped, as Formance's go-libs cap it."""
@@ -109,6 +116,8 @@ class Config:
     WebSocket; none by default (same-origin pages always may)."""
 
     def __post_init__(self) -> None:
+        if not self.node_id or len(self.node_id) > 200 or not self.node_id.isprintable():
+            raise ConfigError("node_id: 1 to 200 printable characters")
         if not 0 < self.port < 65536:
             raise ConfigError(f"port: must be between 1 and 65535, got {self.port}")
         if self.log_level.upper() not in LOG_LEVELS:

@@ -13,6 +13,11 @@ _STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", 
 
 
 class JsonFormatter(logging.Formatter):
+    def __init__(self, *, node: str | None = None) -> None:
+        super().__init__()
+        self._node = node
+        """The replica (`--node-id`) named on every line, so merged logs of replicas stay apart."""
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
@@ -20,6 +25,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
+        if self._node is not None:
+            entry["node"] = self._node
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):
                 entry[key] = value
@@ -28,10 +35,10 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
-def configure_logging(level: str = "INFO", *, stream: Any = None) -> None:
+def configure_logging(level: str = "INFO", *, stream: Any = None, node: str | None = None) -> None:
     """Route every logger (aiohttp's access log included) through one JSON handler."""
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter())
+    handler.setFormatter(JsonFormatter(node=node))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

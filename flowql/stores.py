@@ -69,6 +69,14 @@ def mongo_hosts(uri: str) -> str:
     return ",".join(h if ":" in h.rsplit("]", 1)[-1] else f"{h}:27017" for h in hosts.split(",") if h)
 
 
+def single_host_file(uri: str) -> str | None:
+    """The SQLite file a server on `uri` must hold alone; None for MongoDB and `:memory:`."""
+    if store_kind(uri) != "sqlite":
+        return None
+    path = sqlite_path(uri)
+    return None if path == ":memory:" or path.startswith("file:") else path
+
+
 def create_store(uri: str, *, timeout: float = DEFAULT_TIMEOUT) -> Store:
     """A Store for `uri`, not opened yet; a MongoDB client gives up on a server after `timeout`."""
     if store_kind(uri) == "sqlite":
@@ -195,6 +203,7 @@ __all__ = [
     "mongo_hosts",
     "open_store",
     "redact",
+    "single_host_file",
     "sqlite_path",
     "store_kind",
     "store_reachable",

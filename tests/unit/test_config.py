@@ -140,3 +140,24 @@ def test_store_uris_are_shown_without_passwords(uri: str, shown: str, hosts: str
 
     assert redact(uri) == shown
     assert mongo_hosts(uri) == hosts
+
+
+def test_node_id_names_the_process_on_every_log_line() -> None:
+    import os
+    import socket
+
+    assert Config.from_env({}).node_id == f"{socket.gethostname()}:{os.getpid()}"
+    assert config_from(build_parser().parse_args(["serve", "--node-id", "b"])).node_id == "b"
+    with pytest.raises(ConfigError, match="node_id: 1 to 200 printable characters"):
+        Config.from_env({"FLOWQL_NODE_ID": ""})
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter(node="replica-a"))
+    logger = logging.getLogger("flowql.test.jsonlog.node")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("hello")
+    finally:
+        logger.removeHandler(handler)
+    assert json.loads(stream.getvalue())["node"] == "replica-a"
