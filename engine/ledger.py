@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from .clock import parse_time, utc_now
+from .clock import parse_time, to_iso, utc_now
 from .errors import not_found, validation
 from .models import Account, Posting, Wallet, new_sortable_id
 from .pagination import Page, PageRequest
@@ -38,6 +38,18 @@ class Address:
     address: str
     through: str = WORLD
     overdraft: bool = False
+    wallet: Wallet | None = None
+    balance: str = "main"
+    by_name: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """Formance reads a wallet first (GetWallet, or ListWallets by name): a recorded step."""
+
+    activity: str
+    input: dict[str, Any]
+    output: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +64,17 @@ class Transfer:
     metadata: dict[str, str] = field(default_factory=dict)
     timestamp: datetime | None = None
     allow_overdraft: bool = False
+    activity: str = "CreateTransaction"
+    """Formance's activity for it: CreateTransaction, or CreditWallet / DebitWallet."""
+    request: dict[str, Any] | None = None
+    """The wallet activity's Formance input (None: CreateTransaction's, from the posting)."""
+
+
+Step = Transfer | Lookup
 
 
 class Ledger(Protocol):
-    async def plan(self, spec: SendSpec) -> list[Transfer]:
+    async def plan(self, spec: SendSpec) -> list[Step]:
         """The transfers a send makes, in order (wallets resolved; nothing written)."""
 
     async def transfer(self, transfer: Transfer, *, reference: str) -> Posting:
@@ -95,7 +114,7 @@ class EmbeddedLedger:
     def __init__(self, store: LedgerStore) -> None:
         self._store = store
 
-    async def plan(self, spec: SendSpec) -> list[Transfer]:
+    async def plan(self, spec: SendSpec) -> list[Step]:
         source = await self._resolve(spec.source, field="source")
         destination = await self._resolve(spec.destination, field="destination")
         amount = spec.amount.amount
@@ -104,18 +123,22 @@ class EmbeddedLedger:
         timestamp = parse_time(spec.timestamp, field="timestamp") if spec.timestamp else None
         common = {"amount": amount, "asset": spec.amount.asset, "timestamp": timestamp}
         overdraft = source.overdraft or spec.allowOverdraft is True
+        lookups: list[Step] = [_lookup(a) for a in (source, destination) if a.wallet is not None]
         if source.ledger == destination.ledger:
-            return [
-                Transfer(
-                    source.ledger,
-                    source.address,
-                    destination.address,
-                    metadata=dict(spec.metadata),
-                    allow_overdraft=overdraft,
-                    **common,  # type: ignore[arg-type]
-                )
+            return lookups + [
+                _as_wallet_activity(t, source, destination)
+                for t in [
+                    Transfer(
+                        source.ledger,
+                        source.address,
+                        destination.address,
+                        metadata=dict(spec.metadata),
+                        allow_overdraft=overdraft,
+                        **common,  # type: ignore[arg-type]
+                    )
+                ]
             ]
-        return [
+        out, into = [
             Transfer(
                 source.ledger,
                 source.address,
@@ -132,6 +155,12 @@ class EmbeddedLedger:
                 allow_overdraft=destination.overdraft and destination.through != WORLD,
                 **common,  # type: ignore[arg-type]
             ),
+        ]
+        world = Address(destination.ledger, WORLD)
+        return [
+            *lookups,
+            _as_wallet_activity(out, source, Address(source.ledger, source.through)),
+            _as_wallet_activity(into, world, destination),
         ]
 
     async def transfer(self, transfer: Transfer, *, reference: str) -> Posting:
@@ -165,7 +194,13 @@ class EmbeddedLedger:
             if wallet is None:
                 raise validation(f"{field}.wallet: unknown wallet with {missing}", field=f"{field}.wallet")
             check_address(ref_w.balance, field=f"{field}.wallet.balance")
-            return Address(wallet.ledger, wallet.account(ref_w.balance))
+            return Address(
+                wallet.ledger,
+                wallet.account(ref_w.balance),
+                wallet=wallet,
+                balance=ref_w.balance,
+                by_name=ref_w.id is None,
+            )
         raise validation(
             f"{field}.payment: no payments connector is configured; payment sources and "
             "destinations are not supported by the embedded ledger",
@@ -226,3 +261,42 @@ class EmbeddedLedger:
 
 def _wallet_prefix(wallet: Wallet) -> str:
     return wallet.account("")
+
+
+def _lookup(address: Address) -> Lookup:
+    wallet = address.wallet
+    assert wallet is not None
+    found = {"id": wallet.id, "name": wallet.name, "ledger": wallet.ledger, "metadata": wallet.metadata}
+    if address.by_name:
+        return Lookup("ListWallets", {"name": wallet.name}, {"data": [found]})
+    return Lookup("GetWallet", {"id": wallet.id}, {"data": found})
+
+
+def _subject(address: Address) -> dict[str, Any]:
+    if address.wallet is not None:
+        return {"type": "WALLET", "identifier": address.wallet.id, "balance": address.balance}
+    return {"type": "ACCOUNT", "identifier": address.address}
+
+
+def _as_wallet_activity(transfer: Transfer, source: Address, destination: Address) -> Transfer:
+    """The wallet activity Formance runs for this posting: crediting a destination wallet
+    (CreditWallet, from the source), else debiting a source wallet (DebitWallet)."""
+    money = {"amount": transfer.amount, "asset": transfer.asset}
+    extra: dict[str, Any] = {"timestamp": to_iso(transfer.timestamp)} if transfer.timestamp else {}
+    if destination.wallet is not None:
+        data = {
+            "amount": money,
+            "balance": destination.balance,
+            "sources": [_subject(source)],
+            "metadata": transfer.metadata,
+        }
+        request = {"id": destination.wallet.id, "data": data | extra}
+        return replace(transfer, activity="CreditWallet", request=request)
+    if source.wallet is not None:
+        data = {"amount": money, "balances": [source.balance], "metadata": transfer.metadata}
+        if destination.address != WORLD or destination.wallet is not None:
+            data["destination"] = _subject(destination)
+        return replace(
+            transfer, activity="DebitWallet", request={"id": source.wallet.id, "data": data | extra}
+        )
+    return transfer

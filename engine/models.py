@@ -221,6 +221,8 @@ class Posting(_Model):
     amount: int
     timestamp: datetime
     metadata: dict[str, str] = {}
+    txid: int | None = None
+    """The ledger's transaction id, set by the store (Formance's CreateTransaction `txid`)."""
 
 
 class Account(_Model):
@@ -238,4 +240,5 @@ class Wallet(_Model):
     created_at: datetime
 
     def account(self, balance: str = "main") -> str:
-        return f"wallets:{self.id}:{balance}"
+        """Formance's wallet account: `wallets:{id without dashes}:{balance}`."""
+        return f"wallets:{self.id.replace('-', '')}:{balance}"

@@ -49,7 +49,12 @@ class Cursor:
             body = json.loads(base64.urlsafe_b64decode(text.encode()))
             return cls(from_iso(body["c"]), str(body["i"]), Direction(body["d"]), int(body["s"]))
         except (
-            binascii.Error, ValueError, KeyError, TypeError, AttributeError, UnicodeError,
+            binascii.Error,
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,
+            UnicodeError,
             OverflowError,  # "s": Infinity
             RecursionError,  # a forged cursor nested thousands deep
         ):

@@ -18,7 +18,7 @@ from .clock import to_iso
 from .draft import Draft
 from .errors import FlowqlError, InsufficientFunds
 from .faults import crash_point
-from .ledger import Ledger, Transfer
+from .ledger import Ledger, Lookup, Transfer
 from .models import Activity, InboxEvent, InstanceStatus, StageStatus, Workflow
 from .retry import RetryPolicy
 from .stages import (
@@ -140,20 +140,30 @@ async def _run(draft: Draft, workflow: Workflow, deps: StepDeps) -> Move:
 async def _send(draft: Draft, workflow: Workflow, spec: SendSpec, deps: StepDeps) -> Move:
     """The send's transfers in order, each one activity; resumes after the last one done."""
     try:
-        transfers = await deps.ledger.plan(spec)
+        steps = await deps.ledger.plan(spec)
     except FlowqlError as error:  # a bad address, an unknown wallet: final
         return _fail(draft, f"{error.code.value}: {error.message}")
     done = sum(1 for a in draft.stage.history if a.terminated and a.error is None)
     base = f"{draft.instance.id}:{draft.stage.stage}"
-    for index in range(done, len(transfers)):
-        transfer = transfers[index]
-        reference = base if index == 0 else f"{base}:{index}"
+    postings = sum(1 for step in steps[:done] if isinstance(step, Transfer))
+    for step in steps[done:]:
+        if isinstance(step, Lookup):
 
-        async def post(transfer: Transfer = transfer, reference: str = reference) -> dict[str, Any]:
-            posting = await deps.ledger.transfer(transfer, reference=reference)
-            return {"posting": posting.model_dump(mode="json") | {"amount": str(posting.amount)}}
+            async def read(step: Lookup = step) -> dict[str, Any]:
+                return step.output
 
-        move = await _attempt(draft, workflow, deps, "CreateTransaction", transaction_input(transfer), post)
+            move = await _attempt(draft, workflow, deps, step.activity, step.input, read)
+        else:
+            reference = base if postings == 0 else f"{base}:{postings}"
+            postings += 1
+
+            async def post(transfer: Transfer = step, reference: str = reference) -> dict[str, Any]:
+                posting = await deps.ledger.transfer(transfer, reference=reference)
+                made = posting.model_dump(mode="json") | {"amount": str(posting.amount)}
+                return {"posting": made | {"txid": None if posting.txid is None else str(posting.txid)}}
+
+            payload = step.request if step.request is not None else transaction_input(step)
+            move = await _attempt(draft, workflow, deps, step.activity, payload, post)
         if move is not None:
             return move
     return _done(draft, workflow)

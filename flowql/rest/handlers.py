@@ -66,6 +66,9 @@ def no_content() -> web.Response:
 
 
 class Handlers(ABC):
+    V2 = False
+    """v2 answers CreateTransaction's output as a list of transactions, v1 as one."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.orchestration = engine.orchestration
@@ -147,7 +150,7 @@ class Handlers(ABC):
                 raise
             # Formance answers 404 for a stage the workflow does not have.
             raise FlowqlError(ErrorCode.NOT_FOUND, error.message, field="number") from None
-        return ok(serialize.data([serialize.activity(a) for a in activities]))
+        return ok(serialize.data([serialize.activity(a, v2=self.V2) for a in activities]))
 
     async def send_event(self, request: web.Request) -> web.Response:
         body = await json_object(request)

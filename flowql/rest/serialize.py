@@ -135,9 +135,9 @@ def _with_integer_amount(spec: JSON) -> JSON:
 # --- stage history (activities) --------------------------------------------------------
 
 
-def activity(model: Activity) -> JSON:
+def activity(model: Activity, *, v2: bool = True) -> JSON:
     """One activity of a stage, its input and output keyed by the activity's name."""
-    output = _activity_output(model)
+    output = _activity_output(model, v2=v2)
     return _with(
         {
             "name": model.name,
@@ -160,12 +160,34 @@ def _activity_input(model: Activity) -> JSON:
     return {model.name: model.input}
 
 
-def _activity_output(model: Activity) -> JSON | None:
-    # Formance's CreateTransaction output names the ledger's numeric transaction id, which
-    # the embedded ledger does not have; the posting is in the input instead.
-    # AddAccountMetadata has no output in Formance either.
-    if model.output is None or model.name in {"CreateTransaction", "AddAccountMetadata"}:
+def _activity_output(model: Activity, *, v2: bool) -> JSON | None:
+    """Formance's outputs: CreateTransaction's `{data: [transaction]}` (Formance keeps ledger
+    v1's list with `txid`); the wallet activities and AddAccountMetadata have none here."""
+    if model.output is None or model.name in {
+        "AddAccountMetadata",
+        "GetWallet",
+        "ListWallets",
+        "CreditWallet",
+        "DebitWallet",
+    }:
         return None
+    if model.name == "CreateTransaction":
+        posting = model.output.get("posting")
+        if not isinstance(posting, dict) or posting.get("txid") is None:
+            return None  # recorded before postings had transaction ids
+        transaction = _with(
+            {
+                "txid": int(posting["txid"]),
+                "postings": [_posting(posting)],
+                "metadata": posting.get("metadata", {}),
+                "timestamp": posting["timestamp"],
+            },
+            reference=posting.get("reference"),
+        )
+        if v2:
+            return {"CreateTransaction": {"data": [transaction]}}
+        # v1 documents ledger v2's transaction: `id` and `reverted` (Formance keeps both names)
+        return {"CreateTransaction": {"data": transaction | {"id": transaction["txid"], "reverted": False}}}
     return {model.name: model.output}
 
 

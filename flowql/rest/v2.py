@@ -12,6 +12,8 @@ from .handlers import Fetch, Handlers, T, ToJson, ok
 
 
 class V2(Handlers):
+    V2 = True
+
     def __init__(self, engine: Engine, *, max_page_size: int = MAX_PAGE_SIZE) -> None:
         super().__init__(engine)
         self.max_page_size = max_page_size

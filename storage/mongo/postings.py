@@ -80,7 +80,10 @@ def _posting_doc(posting: Posting, allow_overdraft: bool, attempt: int) -> Doc:
 
 
 def _posting(doc: Doc) -> Posting:
-    return from_doc(Posting, doc | {"amount": int(doc["amount"])}, id_field="reference")
+    """A stored posting; its transaction id is its claim's ObjectId as a number (increasing,
+    unique: MongoDB has no sequence without a counter document and its races)."""
+    txid = int(str(doc["order"]), 16) if doc.get("order") is not None else None
+    return from_doc(Posting, doc | {"amount": int(doc["amount"]), "txid": txid}, id_field="reference")
 
 
 async def _back_off(lost: int) -> None:

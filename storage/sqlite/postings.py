@@ -14,9 +14,11 @@ WORLD = "world"
 
 
 def post(c: sqlite3.Connection, posting: Posting, allow_overdraft: bool) -> Posting:
-    existing = c.execute(f"SELECT doc FROM {POSTINGS} WHERE reference = ?", (posting.reference,)).fetchone()
+    existing = c.execute(
+        f"SELECT seq, doc FROM {POSTINGS} WHERE reference = ?", (posting.reference,)
+    ).fetchone()
     if existing is not None:
-        return Posting.model_validate_json(existing[0])
+        return _stored(*existing)
     if posting.amount < 0:
         raise validation(f"amount: must not be negative, got {posting.amount}", field="amount")
     source = balance(c, posting.ledger, posting.source, posting.asset)
@@ -25,11 +27,17 @@ def post(c: sqlite3.Connection, posting: Posting, allow_overdraft: bool) -> Post
     _set_balance(c, posting.ledger, posting.source, posting.asset, source - posting.amount)
     destination = balance(c, posting.ledger, posting.destination, posting.asset)
     _set_balance(c, posting.ledger, posting.destination, posting.asset, destination + posting.amount)
-    c.execute(
+    inserted = c.execute(
         f"INSERT INTO {POSTINGS} (reference, ledger, doc) VALUES (?, ?, ?)",
         (posting.reference, posting.ledger, posting.model_dump_json()),
     )
-    return posting
+    assert inserted.lastrowid is not None
+    return posting.model_copy(update={"txid": inserted.lastrowid - 1})
+
+
+def _stored(seq: int, doc: str) -> Posting:
+    """A stored posting; its transaction id is its row's sequence, from 0 (as Formance's)."""
+    return Posting.model_validate_json(doc).model_copy(update={"txid": seq - 1})
 
 
 def balance(c: sqlite3.Connection, ledger: str, address: str, asset: str) -> int:
@@ -75,7 +83,7 @@ def set_metadata(c: sqlite3.Connection, ledger: str, address: str, metadata: dic
 
 def list_postings(c: sqlite3.Connection, ledger: str | None) -> list[Posting]:
     if ledger is None:
-        rows = c.execute(f"SELECT doc FROM {POSTINGS} ORDER BY seq")
+        rows = c.execute(f"SELECT seq, doc FROM {POSTINGS} ORDER BY seq")
     else:
-        rows = c.execute(f"SELECT doc FROM {POSTINGS} WHERE ledger = ? ORDER BY seq", (ledger,))
-    return [Posting.model_validate_json(doc) for (doc,) in rows]
+        rows = c.execute(f"SELECT seq, doc FROM {POSTINGS} WHERE ledger = ? ORDER BY seq", (ledger,))
+    return [_stored(seq, doc) for seq, doc in rows]

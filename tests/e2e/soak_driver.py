@@ -130,7 +130,8 @@ class _Soak:
         wallets = {}
         for k in range(WALLETS):
             data = await self.api.call(CREATE_WALLET, name=f"soak-{k}")
-            wallets[f"soak-{k}"] = f"wallets:{data['createWallet']['id']}:main"
+            wallet_id = data["createWallet"]["id"].replace("-", "")  # Formance's wallet account
+            wallets[f"soak-{k}"] = f"wallets:{wallet_id}:main"
         for name, stages in WORKFLOWS.items():
             data = await self.api.call(CREATE_WORKFLOW, w={"name": name, "stages": stages})
             self.workflows[name] = data["createWorkflow"]["id"]

@@ -62,7 +62,18 @@ class Server:
         self._log_offset = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as out:
             self._process = subprocess.Popen(
-                [*flowql_command(), "serve", "--port", str(self.port), "--store", self.store],
+                # the overdraw runs must end FAILED: insufficient funds is retried (as Formance
+                # does) until this bound
+                [
+                    *flowql_command(),
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    "--store",
+                    self.store,
+                    "--max-attempts",
+                    "2",
+                ],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 cwd=self.workdir,

@@ -118,8 +118,9 @@ async def test_wallets_by_name_and_unknown_wallet(engine: Engine) -> None:
     wallet = await engine.ledger.create_wallet("alice", "default", {})
     done = await run(engine, [send(WORLD, {"wallet": {"name": "alice"}}, 70)])
     assert done.status is InstanceStatus.SUCCEEDED
-    account_ = await engine.ledger.get_account("default", f"wallets:{wallet.id}:main")
-    assert account_.balances == {"USD/2": 70}
+    account_ = await engine.ledger.get_account("default", f"wallets:{wallet.id.replace('-', '')}:main")
+    assert account_.balances == {"USD/2": 70}  # Formance's wallet account: the id without dashes
+    assert [a.name for a in done.stages[0].history] == ["ListWallets", "CreditWallet"]
     unknown = await run(engine, [send(WORLD, {"wallet": {"name": "bob"}}, 1)])
     assert unknown.status is InstanceStatus.FAILED
     assert "unknown wallet" in (unknown.error or "")
