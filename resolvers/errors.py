@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -30,6 +31,9 @@ from flowql.engine.errors import UNAVAILABLE_MESSAGE, ErrorCode, FlowqlError, is
 log = logging.getLogger(__name__)
 
 INTERNAL_MESSAGE = "internal error"
+_VARIABLE_PATH = re.compile(
+    r"Variable '\$\w+' (?:has|got) invalid value at '?\.?\w*?\.?([A-Za-z_][\w\[\].]*)'?"
+)
 _ERROR_ID = "flowql_error_id"
 
 
@@ -91,6 +95,9 @@ def client_error(error: GraphQLError) -> GraphQLError:
         message = INTERNAL_MESSAGE
     else:
         extensions.setdefault("code", ErrorCode.VALIDATION.value)
+        where = _VARIABLE_PATH.match(error.message)
+        if where and "field" not in extensions:  # a variable's value refused by the schema
+            extensions["field"] = where.group(1)
         message = _client_message(error, original)
     return GraphQLError(
         message,

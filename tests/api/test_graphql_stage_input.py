@@ -84,3 +84,10 @@ async def test_values_are_still_checked_by_the_engine_with_their_path(api: Api) 
     assert error["extensions"]["code"] == "VALIDATION" and "BigInt" in error["message"]
     nothing_stored = await api.query("{ workflows { nodes { id } } }")
     assert nothing_stored["workflows"]["nodes"] == []
+
+
+async def test_a_refused_stage_names_its_path_in_extensions(api: Api) -> None:
+    error = await api.error(
+        CREATE, {"w": {"stages": [{"delay": {"duration": "1s"}}, {"teleport": {"to": "mars"}}]}}
+    )
+    assert error["extensions"] == {"code": "VALIDATION", "field": "stages[1]"}

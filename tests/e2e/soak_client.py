@@ -19,7 +19,7 @@ CREATE_WALLET = "mutation($name: String!) { createWallet(name: $name) { id name 
 CREATE_WORKFLOW = "mutation($w: CreateWorkflowInput!) { createWorkflow(input: $w) { id name } }"
 RUN_WORKFLOW = "mutation($id: ID!, $v: JSON) { runWorkflow(workflowID: $id, variables: $v) { id status } }"
 SEND_EVENT = "mutation($id: ID!, $name: String!) { sendEvent(instanceID: $id, name: $name) { id } }"
-INSTANCES = """query($w: String, $running: Boolean, $first: Int, $after: String) {
+INSTANCES = """query($w: ID, $running: Boolean, $first: Int, $after: String) {
   instances(workflowID: $w, running: $running, first: $first, after: $after) {
     edges { node { id variables } }
     pageInfo { hasNextPage endCursor }

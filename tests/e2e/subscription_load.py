@@ -37,7 +37,7 @@ from tests.e2e.live_server import LiveServer
 
 SUBSCRIBE = """subscription($id: ID!) { stageTransitions(instanceID: $id) {
   seq stage status instanceStatus at } }"""
-HISTORY = """query($w: String, $first: Int) { instances(workflowID: $w, first: $first) {
+HISTORY = """query($w: ID, $first: Int) { instances(workflowID: $w, first: $first) {
   edges { node { id status history { seq stage status instanceStatus } } } } }"""
 GAUGES = ("flowql_subscriptions_open", "flowql_websocket_connections_open", "flowql_asyncio_tasks")
 Step = tuple[int, int, str, str]
