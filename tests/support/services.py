@@ -201,7 +201,9 @@ def ferretdb(workdir: Path) -> Iterator[Service]:
             "--handler=sqlite",
             # One writer at a time per database file: under a burst of concurrent writes the
             # default busy_timeout (10 s) ran out on this 2-core machine (SQLITE_BUSY errors).
-            f"--sqlite-url=file:{data}/?_pragma=busy_timeout(60000)",
+            # synchronous(normal) in WAL mode: no fsync per commit (the tests kill flowql, never
+            # FerretDB), 4x the inserts/s and 2.4x the updates/s of FerretDB's FULL default.
+            f"--sqlite-url=file:{data}/?_pragma=busy_timeout(60000)&_pragma=synchronous(normal)",
             f"--listen-addr=127.0.0.1:{port}",
             "--telemetry=disable",
             "--debug-addr=-",  # its default is a fixed port (127.0.0.1:8088)
