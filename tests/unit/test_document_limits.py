@@ -3,7 +3,6 @@ Strawberry's limiters re-walked every spread, so a 1 KB fragment fan-out froze t
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -44,19 +43,19 @@ def test_same_measures_as_strawberry(document: str) -> None:
         assert measure.aliases == count_fields_with_alias(operation, fragments)
 
 
+# A walk that re-visits every spread would take 10**300 steps here: it never finishes, and the
+# generous timeout catches it without a wall-clock assertion that flakes on a loaded machine.
+@pytest.mark.timeout(20)
 def test_fan_out_is_measured_in_linear_time() -> None:
-    started = time.perf_counter()
     (measure,) = measure_operations(parse(fan_out(300, "a: serverInfo { version }"))).values()
-    assert time.perf_counter() - started < 0.5
     assert measure.aliases == 10**300 and measure.depth == 1
 
 
+@pytest.mark.timeout(20)
 def test_fan_out_is_refused_quickly_by_the_schema() -> None:
     schema = create_schema()._schema
     rule = document_limits_rule(12, 30)
-    started = time.perf_counter()
     errors = validate(schema, parse(fan_out(30, "a: serverInfo { version }")), [rule])
-    assert time.perf_counter() - started < 1.0
     assert [e.message for e in errors] == [f"{10**30} aliases found. Allowed: 30"]
 
 
