@@ -113,11 +113,14 @@ export async function mount(root, { path }) {
 
   let postingsShown = '';
   function refreshPostings() {
-    // `postings` reads one ledger: ask each ledger the run's sends posted to (their activity
-    // outputs name it; a wallet's ledger is not in the stage spec). Postings change only
+    // `postings` reads one ledger: ask each ledger the run's send activities name (inputs
+    // of CreateTransaction, wallet look-ups' outputs; a wallet's ledger is not in the spec). Postings change only
     // when a send succeeds, so reload then, not on every update.
     const sends = (view.instance?.stages ?? []).filter((s) => s.kind === 'SEND');
-    const ledgers = [...new Set(sends.flatMap((s) => s.history ?? []).map((a) => a.output?.posting?.ledger).filter(Boolean))].sort();
+    const named = sends.flatMap((s) => s.history ?? []).flatMap((a) => [a.input?.ledger, a.output?.posting?.ledger,
+      ...[a.output?.data].flat().map((d) => d?.ledger)]).filter((l) => typeof l === 'string');
+    const sent = sends.some((s) => s.status === 'SUCCEEDED');
+    const ledgers = [...new Set(named.length || !sent ? named : ['default'])].sort();
     const key = `${ledgers.join(',')}|${sends.filter((s) => s.status === 'SUCCEEDED').length}`;
     if (key === postingsShown) return;
     postingsShown = key;

@@ -46,7 +46,7 @@ await withBrowser(artifacts, 'console-ledger', async (page) => {
   assert(/world → users:alice/.test(first) && first.includes('123.45 USD/2'), `posting 0: ${first}`);
   assert(postings.some((p) => p.includes('1,234,567 JPY')), 'JPY has precision 0, thousands grouped');
   assert(postings.some((p) => p.includes('0.45 USD/2')), 'amounts below one unit keep the leading zero');
-  assert(postings.some((p) => p.includes('50.00 EUR/2') && p.includes(`wallets:${wallet}:main`)), 'the wallet posting');
+  assert(postings.some((p) => p.includes('50.00 EUR/2') && p.includes(`wallets:${wallet.replaceAll('-', '')}:main`)), 'the wallet posting');
   await shots('console-instance-postings');
 
   // 2. Accounts by prefix, with balances; the prefix survives a reload.
