@@ -44,6 +44,7 @@ async def test_sigkill_soak_on_sqlite(tmp_path: Path) -> None:
     check(await run_soak(config), kills=config.kills)
 
 
+@pytest.mark.slow  # see HEAVY_BACKENDS in tests/support/stores.py
 @pytest.mark.timeout(180)
 async def test_sigkill_soak_on_mongodb(tmp_path: Path, mongodb_uri: str) -> None:
     async with fresh_mongo_database(mongodb_uri) as uri:

@@ -46,7 +46,7 @@ from tests.e2e.fuzz.samples import make_samples
 from tests.e2e.fuzz.store_watch import for_store
 from tests.e2e.fuzz.strategies import load_schema, variables_for, ws_messages
 from tests.e2e.live_server import LiveServer, live_server
-from tests.support.stores import BACKENDS, StoreUris
+from tests.support.stores import HEAVY_BACKENDS, StoreUris
 
 OPERATIONS = sorted((Path(__file__).resolve().parents[2] / "graphql" / "operations").glob("*.graphql"))
 EXAMPLES = int(os.environ.get("FLOWQL_TEST_FUZZ_EXAMPLES", "20"))
@@ -63,7 +63,7 @@ FUZZ_SETTINGS = settings(
 )
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+@pytest.fixture(scope="module", params=HEAVY_BACKENDS)
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """One server per backend: a SQLite file, then a database on the session's MongoDB server."""
     workdir = tmp_path_factory.mktemp("fuzz")
