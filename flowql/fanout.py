@@ -115,6 +115,10 @@ class SharedExecution:
                         outcome = Outcome.REFUSED
                         break
                     self._deliver(self._fanout.encode(result))
+        except GraphQLError:
+            # Raised by a validation hook (resolvers/budget.py), not yielded: refused before
+            # execution all the same, so Strawberry's own path answers with the coded error.
+            outcome = Outcome.REFUSED
         except Exception:
             log.exception("shared subscription execution failed", extra={"operation": operation_name})
         finally:

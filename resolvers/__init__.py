@@ -6,12 +6,12 @@ from collections.abc import Sequence
 
 import strawberry
 from graphql import ASTValidationRule
-from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ValidationCache
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter
 
 from flowql.schema import ApiLimits, ExtensionFactory, build_schema
 
 from .budget import Limits, budget_extension
-from .caches import CACHE_SIZE, SafeParserCache
+from .caches import CACHE_SIZE, RefusalAwareValidationCache, SafeParserCache
 from .errors import INTERNAL_MESSAGE, ErrorMapping, FlowqlSchema, client_error
 from .limits import document_limits_rule
 from .loaders import build_loaders
@@ -45,7 +45,7 @@ def create_schema(
             # Clients repeat the same documents: parse and validate each one once.
             SafeParserCache,
             budget,
-            lambda: ValidationCache(maxsize=CACHE_SIZE),
+            lambda: RefusalAwareValidationCache(maxsize=CACHE_SIZE),
         ],
         schema_class=FlowqlSchema,
     )

@@ -283,7 +283,9 @@ def budget_extension(limits: Limits) -> type[SchemaExtension]:
             if document is not None:
                 error = check_shape(document, limits)
                 if error is not None:
-                    raise error
+                    # Strawberry answers these as a PreExecutionError on every transport (a raise
+                    # here escaped the WebSocket handlers); the validation cache then skips it.
+                    self.execution_context.pre_execution_errors = [error]
             yield
 
         def on_execute(self) -> Iterator[None]:

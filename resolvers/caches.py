@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache
+from strawberry.extensions import ParserCache, ValidationCache
 
 CACHE_SIZE = 512
 
@@ -30,4 +30,15 @@ class SafeParserCache(ParserCache):
         yield
 
 
-__all__ = ["CACHE_SIZE", "SafeParserCache"]
+class RefusalAwareValidationCache(ValidationCache):
+    """Leaves a document alone that an earlier hook already refused (resolvers/budget.py sets
+    `pre_execution_errors`): validating it is the quadratic work that refusal avoids."""
+
+    def on_validate(self) -> Iterator[None]:
+        if self.execution_context.pre_execution_errors:
+            yield
+            return
+        yield from super().on_validate()
+
+
+__all__ = ["CACHE_SIZE", "RefusalAwareValidationCache", "SafeParserCache"]

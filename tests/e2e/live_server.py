@@ -107,7 +107,9 @@ def live_server(
     """Start `flowql serve` with a fresh store in `workdir` (or on `store`); SIGTERM it on exit."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    db = workdir / "flowql.db"
+    # `db` is the SQLite file the server uses (a given sqlite:/// store names its own).
+    given_sqlite = store is not None and store.startswith("sqlite:///")
+    db = Path(store.removeprefix("sqlite:///")) if store and given_sqlite else workdir / "flowql.db"
     log_path = workdir / "server.log"
     environ = {k: v for k, v in os.environ.items() if not k.startswith("FLOWQL_")}
     environ.update({"FLOWQL_LOG_LEVEL": "WARNING", **(env or {})})

@@ -32,6 +32,13 @@ def baseline(samples: Samples) -> dict[str, object]:
         "running": None,
         "name": None,
         "stage": 0,
+        "nodeID": instance,
+        "nodeIDs": [instance, workflow],
+        "status": None,
+        "createdAfter": None,
+        "createdBefore": None,
+        "addressPrefix": "users:",
+        "account": None,
     }
 
 
