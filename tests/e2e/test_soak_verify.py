@@ -12,7 +12,8 @@ import pytest
 
 from flowql.engine.clock import utc_now
 from flowql.engine.models import Posting
-from flowql.engine.runtime import Engine
+from flowql.engine.retry import RetryPolicy
+from flowql.engine.runtime import Engine, EngineConfig
 from flowql.storage.sqlite import SqliteStore
 
 from .soak_scenario import WALLETS, WORKFLOWS, PlannedRun, Timing, plan
@@ -33,7 +34,11 @@ class Soaked:
 async def soaked(tmp_path: Path) -> AsyncIterator[Soaked]:
     store = SqliteStore(str(tmp_path / "verify.db"))
     await store.open()
-    engine = Engine(store)
+    # The overdrawing runs must end FAILED, as soak_server's --max-attempts 2 makes them:
+    # insufficient funds are retried without bound by default (Formance's policy).
+    engine = Engine(
+        store, EngineConfig(retry=RetryPolicy(max_attempts=2, initial_interval=0.01, max_interval=0.05))
+    )
     await engine.start()
     wallets = {}
     for k in range(WALLETS):
