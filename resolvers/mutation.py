@@ -32,7 +32,9 @@ class Mutation:
     @strawberry.mutation
     async def create_workflow(self, info: Info, input: CreateWorkflowInput) -> Workflow:
         workflow = await info.context.engine.orchestration.create_workflow(
-            name=input.name, stages=[raw_stage(stage) for stage in input.stages]
+            name=input.name,
+            stages=[raw_stage(stage) for stage in input.stages],
+            retry=None if input.retry is None else {"maxAttempts": input.retry.max_attempts},
         )
         return Workflow(model=workflow)
 

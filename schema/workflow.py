@@ -20,6 +20,14 @@ if TYPE_CHECKING:  # for mypy only: Strawberry resolves it through strawberry.la
     from .instance import Instance
 
 
+@strawberry.type(
+    description="A workflow's retry policy: at most `maxAttempts` attempts per activity "
+    "(the smaller of this and the server's `--max-attempts` applies)."
+)
+class WorkflowRetry:
+    max_attempts: int
+
+
 @strawberry.type(description="A named list of stages; immutable once created.")
 class Workflow(Node):
     model: strawberry.Private[models.Workflow]
@@ -35,6 +43,14 @@ class Workflow(Node):
     @strawberry.field(description="The stage specs as sent: one-key objects.")
     def stages(self) -> JSON:
         return JSON(self.model.config.stages)
+
+    @strawberry.field(
+        description="This workflow's own bound on activity attempts; null: the server's "
+        "(unbounded by default, as in Formance)."
+    )
+    def retry(self) -> WorkflowRetry | None:
+        policy = self.model.config.retry
+        return WorkflowRetry(max_attempts=policy.max_attempts) if policy is not None else None
 
     @strawberry.field
     def created_at(self) -> datetime:
@@ -69,11 +85,20 @@ class Workflow(Node):
         return connection_of(page, lambda m: Instance(model=m))
 
 
+@strawberry.input(description="A workflow's retry policy, as REST's `retry: {maxAttempts}`.")
+class WorkflowRetryInput:
+    max_attempts: int
+
 
 @strawberry.input(description="A named list of stages, each an object with exactly one kind.")
 class CreateWorkflowInput:
     name: str | None = None
     stages: list[StageInput]
+    retry: WorkflowRetryInput | None = strawberry.field(
+        default=None,
+        description="Bound the attempts of each activity (1..1000000); without it activities retry "
+        "until they succeed or fail for good, as in Formance (or up to the server's `--max-attempts`).",
+    )
 
 
-__all__ = ["CreateWorkflowInput", "Workflow"]
+__all__ = ["CreateWorkflowInput", "Workflow", "WorkflowRetry", "WorkflowRetryInput"]
