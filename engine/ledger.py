@@ -13,7 +13,7 @@ one idempotent posting; the stage runs them in order and resumes after the last 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -30,6 +30,8 @@ PREFIX = re.compile(r"[a-zA-Z0-9_:-]{1,256}")
 WORLD = "world"
 MOVE_TO_LEDGER = "orchestration/move-to-ledger"
 MOVE_FROM_LEDGER = "orchestration/move-from-ledger"
+WALLETS_PAGE_SIZE = 15
+"""The wallets service's default page size (Formance's ListWallets sends none)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,11 +47,12 @@ class Address:
 
 @dataclass(frozen=True, slots=True)
 class Lookup:
-    """Formance reads a wallet first (GetWallet, or ListWallets by name): a recorded step."""
+    """Formance reads a wallet first (GetWallet, or ListWallets by name): a recorded step.
+    `read` answers what Formance's wallets service answers, when the activity runs."""
 
     activity: str
     input: dict[str, Any]
-    output: dict[str, Any]
+    read: Callable[[], Awaitable[dict[str, Any]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +126,7 @@ class EmbeddedLedger:
         timestamp = parse_time(spec.timestamp, field="timestamp") if spec.timestamp else None
         common = {"amount": amount, "asset": spec.amount.asset, "timestamp": timestamp}
         overdraft = source.overdraft or spec.allowOverdraft is True
-        lookups: list[Step] = [_lookup(a) for a in (source, destination) if a.wallet is not None]
+        lookups: list[Step] = [self._lookup(a) for a in (source, destination) if a.wallet is not None]
         if source.ledger == destination.ledger:
             return lookups + [
                 _as_wallet_activity(t, source, destination)
@@ -175,6 +178,26 @@ class EmbeddedLedger:
             metadata=transfer.metadata,
         )
         return await self._store.post(posting, allow_overdraft=transfer.allow_overdraft)
+
+    def _lookup(self, address: Address) -> Lookup:
+        """GetWallet answers `{data: wallet}` with its main balance; ListWallets (by name)
+        `{cursor: {pageSize, hasMore, data: [wallet]}}` without balances, as the wallets
+        service lists them unexpanded."""
+        wallet = address.wallet
+        assert wallet is not None
+        if address.by_name:
+
+            async def listed() -> dict[str, Any]:
+                page = {"pageSize": WALLETS_PAGE_SIZE, "hasMore": False, "data": [wallet_json(wallet, {})]}
+                return {"cursor": page}
+
+            return Lookup("ListWallets", {"name": wallet.name}, listed)
+
+        async def got() -> dict[str, Any]:
+            main = await self._store.get_account(wallet.ledger, wallet.account("main"))
+            return {"data": wallet_json(wallet, main.balances)}
+
+        return Lookup("GetWallet", {"id": wallet.id}, got)
 
     async def _resolve(self, endpoint: Endpoint, *, field: str) -> Address:
         if endpoint.account is not None:
@@ -263,13 +286,17 @@ def _wallet_prefix(wallet: Wallet) -> str:
     return wallet.account("")
 
 
-def _lookup(address: Address) -> Lookup:
-    wallet = address.wallet
-    assert wallet is not None
-    found = {"id": wallet.id, "name": wallet.name, "ledger": wallet.ledger, "metadata": wallet.metadata}
-    if address.by_name:
-        return Lookup("ListWallets", {"name": wallet.name}, {"data": [found]})
-    return Lookup("GetWallet", {"id": wallet.id}, {"data": found})
+def wallet_json(wallet: Wallet, main: dict[str, int]) -> dict[str, Any]:
+    """A wallet as Formance's wallets service writes it: the main balance's assets (amounts
+    as digit strings here, so any size survives every store; the REST layer writes numbers)."""
+    return {
+        "id": wallet.id,
+        "name": wallet.name,
+        "metadata": wallet.metadata,
+        "createdAt": to_iso(wallet.created_at),
+        "ledger": wallet.ledger,
+        "balances": {"main": {"assets": {asset: str(amount) for asset, amount in main.items()}}},
+    }
 
 
 def _subject(address: Address) -> dict[str, Any]:

@@ -148,11 +148,7 @@ async def _send(draft: Draft, workflow: Workflow, spec: SendSpec, deps: StepDeps
     postings = sum(1 for step in steps[:done] if isinstance(step, Transfer))
     for step in steps[done:]:
         if isinstance(step, Lookup):
-
-            async def read(step: Lookup = step) -> dict[str, Any]:
-                return step.output
-
-            move = await _attempt(draft, workflow, deps, step.activity, step.input, read)
+            move = await _attempt(draft, workflow, deps, step.activity, step.input, step.read)
         else:
             reference = base if postings == 0 else f"{base}:{postings}"
             postings += 1

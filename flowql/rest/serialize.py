@@ -162,15 +162,21 @@ def _activity_input(model: Activity) -> JSON:
 
 def _activity_output(model: Activity, *, v2: bool) -> JSON | None:
     """Formance's outputs: CreateTransaction's `{data: [transaction]}` (Formance keeps ledger
-    v1's list with `txid`); the wallet activities and AddAccountMetadata have none here."""
-    if model.output is None or model.name in {
-        "AddAccountMetadata",
-        "GetWallet",
-        "ListWallets",
-        "CreditWallet",
-        "DebitWallet",
-    }:
+    v1's list with `txid`), GetWallet's `{data: wallet}`, ListWallets' `{cursor: {..., data}}`
+    (balances as numbers). CreditWallet, DebitWallet and AddAccountMetadata answer nothing in
+    Formance (no result; an immediate debit makes no hold), so they have no output here."""
+    if model.output is None or model.name in {"AddAccountMetadata", "CreditWallet", "DebitWallet"}:
         return None
+    if model.name == "GetWallet":
+        found = model.output.get("data")
+        if not isinstance(found, dict) or "createdAt" not in found:
+            return None  # recorded before lookups answered the wallets service's shape
+        return {"GetWallet": {"data": _wallet(found)}}
+    if model.name == "ListWallets":
+        page = model.output.get("cursor")
+        if not isinstance(page, dict):
+            return None
+        return {"ListWallets": {"cursor": page | {"data": [_wallet(w) for w in page.get("data", [])]}}}
     if model.name == "CreateTransaction":
         posting = model.output.get("posting")
         if not isinstance(posting, dict) or posting.get("txid") is None:
@@ -229,6 +235,14 @@ def _create_transaction(model: Activity) -> JSON:
             }
         ]
     return body
+
+
+def _wallet(found: Mapping[str, Any]) -> JSON:
+    balances = {
+        name: {"assets": {asset: int(amount) for asset, amount in (held.get("assets") or {}).items()}}
+        for name, held in (found.get("balances") or {}).items()
+    }
+    return dict(found) | {"balances": balances}
 
 
 def _posting(posting: Mapping[str, Any]) -> JSON:

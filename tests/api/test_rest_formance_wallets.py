@@ -69,3 +69,47 @@ def test_wallet_sends_run_formances_wallet_activities(formance: RestServer) -> N
         lambda: formance.engine.ledger.get_account("default", f"wallets:{bob.id.replace('-', '')}:savings")
     )
     assert balances.balances == {"EUR/2": 20}
+
+
+def test_wallet_lookups_answer_what_formances_wallets_service_answers(formance: RestServer) -> None:
+    """GetWallet: `{data: wallet}` with the main balance's assets when it ran; ListWallets:
+    `{cursor: {pageSize: 15, hasMore, data: [wallet]}}` unexpanded (balances empty), as the
+    wallets service lists; CreditWallet and DebitWallet return nothing (an immediate debit
+    makes no hold: the wallets service answers 204), so they have no output."""
+    v2 = formance.sdk().orchestration.v2
+    alice = formance.run(lambda: formance.engine.ledger.create_wallet("alice", "default", {"tier": "gold"}))
+    formance.run(lambda: formance.engine.ledger.create_wallet("carol", "default", {}))
+    fund = send(account("world"), {"wallet": {"id": alice.id}}, 12345678901234567890)
+    by_name = send({"wallet": {"id": alice.id}}, {"wallet": {"name": "carol"}}, 40)
+    out = send({"wallet": {"id": alice.id}}, account("users:1"), 5)
+    instance_id = run(v2, create(v2, fund, by_name, out))
+    assert terminated(v2, instance_id).error is None
+
+    get, credited = stage_history(v2, instance_id, 0)
+    wallet = get.output.get_wallet.data
+    assert (wallet.id, wallet.name, wallet.ledger, wallet.metadata) == (
+        alice.id,
+        "alice",
+        "default",
+        {"tier": "gold"},
+    )
+    assert wallet.created_at == alice.created_at
+    assert wallet.balances.main.assets == {}  # read before the credit
+    assert credited.output is None
+
+    get, listed, _ = stage_history(v2, instance_id, 1)
+    assert get.output.get_wallet.data.balances.main.assets == {"EUR/2": 12345678901234567890}
+    page = listed.output.list_wallets.cursor
+    assert page.page_size == 15 and page.has_more is False
+    [carol] = page.data
+    assert (carol.name, carol.ledger) == ("carol", "default")
+
+    get, debited = stage_history(v2, instance_id, 2)
+    assert get.output.get_wallet.data.balances.main.assets == {"EUR/2": 12345678901234567890 - 40}
+    assert debited.name == "DebitWallet" and debited.output is None and debited.terminated
+
+    v1 = formance.sdk().orchestration.v1
+    history = v1.get_instance_stage_history(request={"instance_id": instance_id, "number": 1})
+    old_get, old_list, _ = history.get_workflow_instance_history_stage_response.data
+    assert old_get.output.get_wallet.data.balances.main.assets == {"EUR/2": 12345678901234567890}
+    assert [w.name for w in old_list.output.list_wallets.cursor.data] == ["carol"]

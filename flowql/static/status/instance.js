@@ -118,7 +118,7 @@ export async function mount(root, { path }) {
     // when a send succeeds, so reload then, not on every update.
     const sends = (view.instance?.stages ?? []).filter((s) => s.kind === 'SEND');
     const named = sends.flatMap((s) => s.history ?? []).flatMap((a) => [a.input?.ledger, a.output?.posting?.ledger,
-      ...[a.output?.data].flat().map((d) => d?.ledger)]).filter((l) => typeof l === 'string');
+      ...[a.output?.data ?? a.output?.cursor?.data].flat().map((d) => d?.ledger)]).filter((l) => typeof l === 'string');
     const sent = sends.some((s) => s.status === 'SUCCEEDED');
     const ledgers = [...new Set(named.length || !sent ? named : ['default'])].sort();
     const key = `${ledgers.join(',')}|${sends.filter((s) => s.status === 'SUCCEEDED').length}`;
