@@ -78,6 +78,14 @@ class VersionConflict(FlowqlError):
         super().__init__(ErrorCode.CONFLICT, f"{kind} {ident!r} was modified concurrently")
 
 
+class LeaseLost(VersionConflict):
+    """A save was refused because another replica took the instance over (its epoch moved)."""
+
+    def __init__(self, ident: str) -> None:
+        super().__init__("instance", ident)
+        self.message = f"instance {ident!r} was taken over by another replica"
+
+
 class StartRefused(Exception):
-    """The process must not start (a second process on a single-host store): one line for
-    the operator, no traceback."""
+    """The process must not start (a second process on a single-host store, a lease TTL that
+    disagrees with the running replicas'): one line for the operator, no traceback."""

@@ -135,6 +135,11 @@ class Instance(_Model):
     transition_count: int = 0
     driver_failures: int = 0
     """Unexpected engine failures while driving it (engine/executor.py bounds them)."""
+    lease_owner: str | None = None
+    """On a shared store, the replica that drives it (an `engine.replicas` owner token)."""
+    lease_epoch: int = 0
+    """Fencing token: bumped by every takeover. A takeover is itself a compare-and-set of the
+    instance, so a save based on the state before it loses (`LeaseLost`)."""
 
     @property
     def terminated(self) -> bool:

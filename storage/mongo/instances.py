@@ -3,7 +3,9 @@
 
 An instance changes only through `Versioned` (a claimed version, see `versions`): the claim
 carries the save's transitions, which are written before the instance document, so a crash
-never loses one, and readers only trust rows up to the instance's `transition_count`.
+never loses one, and readers only trust rows up to the instance's `transition_count`. A
+takeover by another replica is such a claimed version too (`leases`): a save that loses to
+one raises `LeaseLost` (the stored epoch is not the saver's).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from pymongo.errors import DuplicateKeyError
 
-from flowql.engine.errors import VersionConflict, conflict
+from flowql.engine.errors import LeaseLost, VersionConflict, conflict
 from flowql.engine.models import InboxEvent, Instance, InstanceStatus, Transition
 from flowql.engine.pagination import Page, PageRequest
 
@@ -72,7 +74,11 @@ class MongoInstanceStore:
         if self._outbox_on:
             await outbox.mark(self._outbox, transitions)
         carried = {"transitions": _transition_rows(transitions)}
-        if not await self._versions.replace(_instance_doc(saved), expected_version, carried):
+        fence = ("lease_epoch", instance.lease_epoch)
+        if not await self._versions.replace(_instance_doc(saved), expected_version, carried, fence=fence):
+            stored = await self._instances.find_one({"_id": saved.id}, {"lease_epoch": 1})
+            if stored is not None and int(stored.get("lease_epoch") or 0) != instance.lease_epoch:
+                raise LeaseLost(saved.id)  # fenced: another replica took it over (leases)
             raise VersionConflict("instance", saved.id)
         return saved
 

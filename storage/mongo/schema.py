@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from pymongo.errors import DuplicateKeyError
 
+from flowql.engine.errors import StartRefused
+
 from ..names import (
     ACCOUNTS,
     INBOX,
@@ -21,9 +23,12 @@ from ..names import (
     MONGO_SCHEMA_VERSION,
     OCCURRENCES,
     OUTBOX,
+    POKES,
     POSTINGS,
+    REPLICAS,
     TRANSITIONS,
     TRIGGERS,
+    UPGRADABLE_MONGO_SCHEMA,
     WALLETS,
     WORKFLOWS,
 )
@@ -49,7 +54,11 @@ INDEXES: dict[str, list[IndexSpec]] = {
         ("by_status", [("status", ASC)], {}),
         ("by_status_page", [("status", ASC), *NEWEST_FIRST], {}),
         ("by_workflow_status", [("workflow_id", ASC), ("status", ASC), *NEWEST_FIRST], {}),
+        ("by_owner", [("lease_owner", ASC), ("running", ASC), ("wake_at", ASC)], {}),
+        ("by_updated", [("updated_at", ASC), ("_id", ASC)], {}),
     ],
+    REPLICAS: [("by_expiry", [("expires_at", ASC)], {})],
+    POKES: [("by_owner", [("owner", ASC)], {})],
     TRANSITIONS: [("by_instance", [("instance_id", ASC), ("seq", ASC)], {})],
     INBOX: [("by_instance", [("instance_id", ASC), ("received_at", ASC), ("_id", ASC)], {})],
     TRIGGERS: [
@@ -76,8 +85,9 @@ INDEXES: dict[str, list[IndexSpec]] = {
 }
 
 
-class SchemaMismatch(RuntimeError):
-    """The database holds a flowql store of another schema version."""
+class SchemaMismatch(StartRefused):
+    """The database holds a flowql store of another schema version: the process refuses to
+    start, with this one line."""
 
 
 async def check_schema(database: AsyncDatabase[Doc]) -> None:
@@ -100,6 +110,17 @@ async def check_schema(database: AsyncDatabase[Doc]) -> None:
             await meta.insert_one({"_id": "schema", "version": MONGO_SCHEMA_VERSION})
         except DuplicateKeyError:  # another process stamped it first
             stamp = await meta.find_one({"_id": "schema"})
+    if stamp is not None and stamp["version"] in UPGRADABLE_MONGO_SCHEMA:
+        await meta.update_one(
+            {"_id": "schema", "version": stamp["version"]}, {"$set": {"version": MONGO_SCHEMA_VERSION}}
+        )
+        stamp = await meta.find_one({"_id": "schema"})
+    if stamp is not None and stamp["version"] > MONGO_SCHEMA_VERSION:
+        raise SchemaMismatch(
+            f"MongoDB database {database.name!r} holds a flowql store of schema version "
+            f"{stamp['version']}, newer than this flowql understands ({MONGO_SCHEMA_VERSION}): "
+            "upgrade this replica"
+        )
     if stamp is not None and stamp["version"] != MONGO_SCHEMA_VERSION:
         raise SchemaMismatch(
             f"MongoDB database {database.name!r} holds a flowql store of schema version "

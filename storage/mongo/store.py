@@ -26,7 +26,9 @@ from ..names import (
     INSTANCES,
     OCCURRENCES,
     OUTBOX,
+    POKES,
     POSTINGS,
+    REPLICAS,
     TRANSITIONS,
     TRIGGERS,
     VERSIONS,
@@ -35,6 +37,7 @@ from ..names import (
 )
 from .codec import Doc
 from .instances import MongoInstanceStore
+from .leases import MongoLeaseStore
 from .ledger import MongoLedgerStore
 from .outbox import MongoOutboxStore
 from .postings import MongoLedger
@@ -50,9 +53,15 @@ DEFAULT_DATABASE = "flowql"
 
 
 class MongoStore(
-    MongoWorkflowStore, MongoInstanceStore, MongoTriggerStore, MongoLedgerStore, MongoOutboxStore
+    MongoWorkflowStore,
+    MongoInstanceStore,
+    MongoTriggerStore,
+    MongoLedgerStore,
+    MongoOutboxStore,
+    MongoLeaseStore,
 ):
-    """The Store protocol on one MongoDB database (an `AsyncDatabase`, or the test adapter's)."""
+    """The Store protocol on one MongoDB database (an `AsyncDatabase`, or the test adapter's),
+    and `LeaseStore`: several replicas may share it."""
 
     def __init__(self, *, database: AsyncDatabase[Doc], client: AsyncMongoClient[Doc] | None = None) -> None:
         self._db = database
@@ -68,6 +77,8 @@ class MongoStore(
         self._postings = database[POSTINGS]
         self._accounts = database[ACCOUNTS]
         self._wallets = database[WALLETS]
+        self._replicas = database[REPLICAS]
+        self._pokes = database[POKES]
         self._ledger = MongoLedger(
             self._postings, self._accounts, self._wallets, versions=database[VERSIONS]
         )

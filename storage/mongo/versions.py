@@ -101,10 +101,19 @@ class Versioned:
             return False
         return True
 
-    async def replace(self, doc: Doc, expected_version: int, carried: Doc | None = None) -> bool:
+    async def replace(
+        self,
+        doc: Doc,
+        expected_version: int,
+        carried: Doc | None = None,
+        *,
+        fence: tuple[str, int] | None = None,
+    ) -> bool:
         """Write `doc` (whose `version` is `expected_version + 1`) only if nobody else wrote
         that version; False, writing nothing, when somebody did. `carried` rides in the claim
-        for `materialize`."""
+        for `materialize`. With `fence=(field, value)`, also False unless the stored version
+        `expected_version` has that integer in `field` (absent: 0): an instance's lease epoch,
+        so a writer holding a stale epoch is refused even with the current version."""
         key = doc["_id"]
         version = expected_version + 1
         assert doc[self._field] == version
@@ -115,12 +124,15 @@ class Versioned:
         except DuplicateKeyError:
             await self._roll_forward(ident, key, expected_version)
             return False
-        current = await self._docs.find_one({"_id": key}, {self._field: 1})
+        projection = {self._field: 1, **({fence[0]: 1} if fence else {})}
+        current = await self._docs.find_one({"_id": key}, projection)
         if current is not None and current[self._field] == version:
             return True  # a loser of this race already rolled our claim forward
-        if current is None or current[self._field] != expected_version:
+        fenced = fence is not None and current is not None and int(current.get(fence[0]) or 0) != fence[1]
+        if current is None or current[self._field] != expected_version or fenced:
             # Version `expected_version + 1` was never claimed, yet the document is not at
-            # `expected_version`: it is missing or the caller's version was invented.
+            # `expected_version` (it is missing, or the caller's version was invented), or
+            # the caller's fencing token is not the stored one: withdraw the claim.
             await self._claims.delete_one({"_id": ident})
             return False
         await self._materialize(claim)

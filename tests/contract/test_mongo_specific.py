@@ -253,14 +253,31 @@ async def test_times_come_back_as_utc_milliseconds(mongo: MongoStore) -> None:
 
 async def test_a_store_of_another_schema_version_is_refused(mongo: MongoStore) -> None:
     await mongo.database[names.META].update_one({"_id": "schema"}, {"$set": {"version": 1}})
-    with pytest.raises(SchemaMismatch, match="schema version 1; this flowql reads version 2 only"):
+    with pytest.raises(SchemaMismatch, match="schema version 1; this flowql reads version 3 only"):
         await mongo.open()
+
+
+async def test_a_store_of_a_newer_schema_version_is_refused(mongo: MongoStore) -> None:
+    await mongo.database[names.META].update_one({"_id": "schema"}, {"$set": {"version": 99}})
+    refusal = "schema version 99, newer than this flowql understands \\(3\\): upgrade this replica"
+    with pytest.raises(SchemaMismatch, match=refusal):
+        await mongo.open()
+
+
+async def test_a_schema_2_store_is_restamped_in_place(mongo: MongoStore) -> None:
+    held = instance("wf")
+    await mongo.insert_instance(held, [transition(held, 1)])
+    await mongo.database[names.META].update_one({"_id": "schema"}, {"$set": {"version": 2}})
+    await mongo.open()
+    stamp = await mongo.database[names.META].find_one({"_id": "schema"})
+    assert stamp is not None and stamp["version"] == names.MONGO_SCHEMA_VERSION == 3
+    assert await mongo.get_instance(held.id) == held
 
 
 async def test_a_schema_1_store_without_a_stamp_is_refused(mongo: MongoStore) -> None:
     await mongo.insert_workflow(workflow())
     await mongo.database[names.META].delete_one({"_id": "schema"})
-    with pytest.raises(SchemaMismatch, match="schema version 1; this flowql needs version 2"):
+    with pytest.raises(SchemaMismatch, match="schema version 1; this flowql needs version 3"):
         await mongo.open()
 
 

@@ -89,6 +89,10 @@ class AsyncCollection:
         await _yield()
         return self._collection.delete_one(filter)
 
+    async def delete_many(self, filter: Doc) -> Any:
+        await _yield()
+        return self._collection.delete_many(filter)
+
     async def count_documents(self, filter: Doc) -> int:
         await _yield()
         return self._collection.count_documents(filter)  # type: ignore[no-any-return]
