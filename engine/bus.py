@@ -53,7 +53,14 @@ class EventBus:
         self._queue_size = queue_size
         self._subscribers: defaultdict[str, set[Subscription]] = defaultdict(set)
         self._listeners: list[Callable[[Transition], None]] = []
+        self._gate: Callable[[Transition], bool] | None = None
         self.overflows = 0
+
+    def set_gate(self, gate: Callable[[Transition], bool]) -> None:
+        """Asked first on every publish: False drops the transition (on a shared store, the
+        relay's record of what this bus carried: a transition read back from the store and
+        published by this replica's own commit goes out once)."""
+        self._gate = gate
 
     def add_listener(self, listener: Callable[[Transition], None]) -> None:
         """A synchronous callback run on every transition (metrics); it must be cheap."""
@@ -79,7 +86,11 @@ class EventBus:
                 if not subscribers:
                     del self._subscribers[topic]
 
-    def publish(self, transition: Transition) -> None:
+    def publish(self, transition: Transition) -> bool:
+        """Deliver to every subscriber of its instance, workflow and `ALL`; False when the
+        gate dropped it."""
+        if self._gate is not None and not self._gate(transition):
+            return False
         for listener in self._listeners:
             listener(transition)
         targets: set[Subscription] = set()
@@ -87,6 +98,7 @@ class EventBus:
             targets.update(self._subscribers.get(topic, ()))
         for subscription in targets:
             self._deliver(subscription, transition)
+        return True
 
     def _deliver(self, subscription: Subscription, transition: Transition) -> None:
         queue = subscription.queue

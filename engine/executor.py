@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from .bus import EventBus
 from .clock import utc_now
 from .draft import Draft
-from .errors import ErrorCode, FlowqlError, VersionConflict, conflict, not_found
+from .errors import ErrorCode, FlowqlError, LeaseLost, VersionConflict, conflict, not_found
 from .models import Activity, Instance, InstanceStatus, Transition, Workflow
 from .steps import Move, StepDeps, advance
 from .store import Store
@@ -80,6 +80,10 @@ class Executor:
         self._waiters: dict[str, list[asyncio.Future[Instance]]] = {}
         self._on_wake_at = on_wake_at
         self._stopping = False
+        self.owner: str | None = None
+        """Lease owner token on a shared store: only instances it holds are driven."""
+        self.lease_lost = 0
+        """Saves refused because another replica took the instance over."""
         self._driver_retry = driver_retry or DriverRetry()
         self._cancelling: set[str] = set()
         """Instances a cancel waits for: their driver lets go after its next commit."""
@@ -112,6 +116,8 @@ class Executor:
     async def start(self, instance: Instance, workflow: Workflow) -> None:
         """Insert a new instance with its first stage RUNNING, then drive it."""
         self._workflows[workflow.id] = workflow
+        if self.owner is not None:
+            instance.lease_owner, instance.lease_epoch = self.owner, 1
         draft = Draft(instance)
         draft.start_stage(0, workflow.stage_kind(0))
         created = draft.ready_to_save()
@@ -125,6 +131,18 @@ class Executor:
         future: asyncio.Future[Instance] = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(instance_id, []).append(future)
         return future
+
+    @property
+    def has_waiters(self) -> bool:
+        return bool(self._waiters)
+
+    async def finished_elsewhere(self, transition: Transition) -> None:
+        """A terminal transition written by another replica: answer this replica's waiters."""
+        if transition.instance_id not in self._waiters:
+            return
+        instance = await self._store.get_instance(transition.instance_id)
+        if instance is not None and instance.terminated:
+            self._resolve(instance)
 
     def forget_waiter(self, instance_id: str, future: asyncio.Future[Instance]) -> None:
         """Drop a waiter that gave up (a timed-out `run_workflow(wait=True)`)."""
@@ -190,6 +208,11 @@ class Executor:
                     await self._advance(instance_id)
                 if instance_id not in self._again:
                     return
+        except LeaseLost:
+            self.lease_lost += 1
+            log.warning("lease lost: another replica took the instance over", extra={"instance": instance_id})
+            self._fresh.pop(instance_id, None)
+            self._retry_later(instance_id, 0.0)  # re-read: driven again only if ours once more
         except VersionConflict:
             log.info("instance changed under us; advancing again", extra={"instance": instance_id})
             self._retry_later(instance_id, 0.0)
@@ -257,6 +280,8 @@ class Executor:
         instance = self._fresh.pop(instance_id, None) or await self._store.get_instance(instance_id)
         if instance is None or instance.terminated:
             return
+        if self.owner is not None and instance.lease_owner != self.owner:
+            return  # another replica's: it was poked, or is taken over when its lease expires
         workflow = await self._workflow(instance.workflow_id)
         self.store_available = True
         self._outage_retries.pop(instance_id, None)
@@ -284,10 +309,13 @@ class Executor:
         if saved.wake_at is not None and self._on_wake_at is not None:
             self._on_wake_at(saved)
         if saved.terminated:
-            for future in self._waiters.pop(saved.id, []):
-                if not future.done():
-                    future.set_result(saved)
+            self._resolve(saved)
         return saved
+
+    def _resolve(self, instance: Instance) -> None:
+        for future in self._waiters.pop(instance.id, []):
+            if not future.done():
+                future.set_result(instance)
 
     def _publish(self, transitions: list[Transition]) -> None:
         for transition in transitions:

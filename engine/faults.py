@@ -2,7 +2,8 @@
 
 Production code calls `crash_point("after-post")` at the places where a crash is most
 interesting. Tests arm a point in-process with `arm(name, action)`, or in a child process
-with `FLOWQL_CRASH_AT=name:n` which kills the process with SIGKILL the n-th time it is hit.
+with `FLOWQL_CRASH_AT=name:n` which kills the process with SIGKILL the n-th time it is hit
+(`name:n:stop` sends SIGSTOP instead: a replica frozen mid-step, for fencing tests).
 Disarmed points cost one dict lookup.
 """
 
@@ -19,13 +20,15 @@ def _from_env() -> None:
     spec = os.environ.get("FLOWQL_CRASH_AT")
     if not spec:
         return
-    name, _, count = spec.partition(":")
+    name, _, rest = spec.partition(":")
+    count, _, action = rest.partition(":")
     remaining = [int(count or "1")]
+    sent = signal.SIGSTOP if action == "stop" else signal.SIGKILL
 
     def kill() -> None:
         remaining[0] -= 1
-        if remaining[0] <= 0:
-            os.kill(os.getpid(), signal.SIGKILL)
+        if remaining[0] == 0:  # once: a stopped process resumed by SIGCONT carries on
+            os.kill(os.getpid(), sent)
 
     _armed[name] = kill
 

@@ -7,9 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .bus import EventBus
+from .cluster import Cluster
 from .executor import DriverRetry, Executor
 from .ledger import EmbeddedLedger, Ledger
 from .models import Instance
+from .replicas import LeaseStore
 from .retry import RetryPolicy
 from .scheduler import Scheduler
 from .services import Orchestration
@@ -27,19 +29,27 @@ class EngineConfig:
     run_timeout: float = 30.0
     subscriber_queue_size: int = 1024
     driver_retry: DriverRetry = field(default_factory=DriverRetry)
+    node_id: str = "flowql"
+    lease_ttl: float = 15.0
+    poll_interval: float = 0.2
+    """Shared store: how often a replica looks for pokes and other replicas' transitions."""
 
 
 class Engine:
     """Owns the running parts. `start()` resumes every unfinished instance (recovery)."""
 
     def __init__(
-        self, store: Store, config: EngineConfig | None = None, *, ledger: Ledger | None = None
+        self,
+        store: Store,
+        config: EngineConfig | None = None,
+        *,
+        ledger: Ledger | None = None,
+        leases: LeaseStore | None = None,
     ) -> None:
         self.config = config or EngineConfig()
         self.store = store
         self.bus = EventBus(queue_size=self.config.subscriber_queue_size)
         self.ledger: Ledger = ledger or EmbeddedLedger(store)
-        self.scheduler = Scheduler(store, self._wake, store_health=self._store_health)
         self._retry_listeners: list[Callable[[str], None]] = []
         deps = StepDeps(
             ledger=self.ledger, retry=self.config.retry, inbox=store.list_inbox, on_retry=self._retried
@@ -52,8 +62,34 @@ class Engine:
             on_wake_at=self._planned,
             driver_retry=self.config.driver_retry,
         )
+        self.cluster: Cluster | None = None
+        """Set on a shared store (several replicas); None on a single-host one."""
+        if leases is None:
+            self.scheduler = Scheduler(store, self._wake, store_health=self._store_health)
+        else:
+            self.cluster = Cluster(
+                leases,
+                store,
+                self.bus,
+                self.executor,
+                node_id=self.config.node_id,
+                lease_ttl=self.config.lease_ttl,
+                poll_interval=self.config.poll_interval,
+            )
+            self.scheduler = Scheduler(
+                store,
+                self._wake,
+                due=self.cluster.due,
+                next_wake=self.cluster.next_wake,
+                max_sleep=self.config.poll_interval,
+                store_health=self._store_health,
+            )
         self.orchestration = Orchestration(
-            store, self.executor, self.bus, run_timeout=self.config.run_timeout
+            store,
+            self.executor,
+            self.bus,
+            run_timeout=self.config.run_timeout,
+            poke=self.cluster.poke if self.cluster is not None else None,
         )
         self.triggers = TriggerService(store, self.orchestration)
 
@@ -78,6 +114,10 @@ class Engine:
     async def start(self) -> int:
         """Resume every instance not terminated; returns how many. Safe to run twice: a
         resumed instance re-reads its state and activities are idempotent."""
+        if self.cluster is not None:
+            await self.cluster.start()  # claims orphaned instances (ours from a previous run too)
+            self.scheduler.start()
+            return self.executor.active
         resumed = await self.store.running_instance_ids()
         for instance_id in resumed:
             self.executor.wake(instance_id)
@@ -89,4 +129,6 @@ class Engine:
     async def stop(self) -> None:
         await self.scheduler.stop()
         await self.executor.stop()
+        if self.cluster is not None:
+            await self.cluster.stop()
         await self.triggers.close()

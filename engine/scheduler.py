@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from .clock import utc_now
@@ -22,16 +22,30 @@ BATCH = 1000
 MAX_SLEEP = 5.0
 
 
+Due = Callable[[datetime, int], Awaitable[list[str]]]
+NextWake = Callable[[], Awaitable[datetime | None]]
+
+
 class Scheduler:
+    """On a shared store `due`/`next_wake` are the replica's own (its leased instances, and
+    those poked by other replicas), and `max_sleep` is the poll interval that bounds how
+    long a poke waits."""
+
     def __init__(
         self,
         store: InstanceStore,
         wake: Callable[[str], None],
         *,
+        due: Due | None = None,
+        next_wake: NextWake | None = None,
+        max_sleep: float = MAX_SLEEP,
         store_health: Callable[[bool], None] | None = None,
     ) -> None:
         self._store = store
         self._wake = wake
+        self._due: Due = due or store.due_instances
+        self._next_wake: NextWake = next_wake or store.next_wake_at
+        self._max_sleep = max_sleep
         self._store_health = store_health or (lambda ok: None)
         """Told whether each tick reached the store (a failed tick is a store outage)."""
         self._changed = asyncio.Event()
@@ -64,18 +78,18 @@ class Scheduler:
 
     async def _tick(self) -> None:
         now = utc_now()
-        due = await self._store.due_instances(now, BATCH)
+        due = await self._due(now, BATCH)
         self._store_health(True)
         for instance_id in due:
             self._wake(instance_id)
         if len(due) == BATCH:
             await asyncio.sleep(0)
             return
-        self._target = await self._store.next_wake_at()
+        self._target = await self._next_wake()
         self._changed.clear()
-        timeout = MAX_SLEEP
+        timeout = self._max_sleep
         if self._target is not None:
-            timeout = min(MAX_SLEEP, max(0.0, (self._target - utc_now()).total_seconds()))
+            timeout = min(self._max_sleep, max(0.0, (self._target - utc_now()).total_seconds()))
         if due and self._target is not None and self._target <= now:
             timeout = max(timeout, 0.05)  # just woken ones are still due until their tasks run
         with contextlib.suppress(TimeoutError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -39,8 +39,18 @@ MAX_TRACKED_CHANGES = 10_000
 
 
 class Orchestration:
-    def __init__(self, store: Store, executor: Executor, bus: EventBus, *, run_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        executor: Executor,
+        bus: EventBus,
+        *,
+        run_timeout: float = 30.0,
+        poke: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
         self._store = store
+        self._poke = poke
+        """On a shared store: tells the replica holding an instance that work arrived here."""
         self._executor = executor
         self._bus = bus
         self.run_timeout = run_timeout
@@ -173,12 +183,12 @@ class Orchestration:
             raise conflict(f"instance {instance_id!r} already terminated with {instance.status.value}")
         event = InboxEvent(id=new_sortable_id(), instance_id=instance_id, name=name, received_at=utc_now())
         if not _may_take(instance, event):
-            await self._store.append_event(event)
+            await self._append(event)
             self._executor.wake(instance_id)
             return await self.get_instance(instance_id)
         subscription = self._bus.subscribe(instance_id)
         try:
-            await self._store.append_event(event)
+            await self._append(event)
             self._executor.wake(instance_id)
             async with asyncio.timeout(self.run_timeout):
                 while True:
@@ -190,6 +200,11 @@ class Orchestration:
             return await self.get_instance(instance_id)
         finally:
             self._bus.unsubscribe(subscription)
+
+    async def _append(self, event: InboxEvent) -> None:
+        await self._store.append_event(event)
+        if self._poke is not None:  # the instance may be held by another replica
+            await self._poke(event.instance_id)
 
     async def cancel_instance(self, instance_id: str) -> Instance:
         return await self._executor.cancel(instance_id)
@@ -209,7 +224,8 @@ class Orchestration:
 
     async def watch_instance(self, instance_id: str) -> AsyncIterator[Transition]:
         """Stored transitions first, then live ones, in order, none twice; ends when the
-        instance terminates. A bus overflow is healed by replaying the gap from the store."""
+        instance terminates. A bus overflow, or a gap in `seq` (a transition of another
+        replica not carried here yet), is healed by replaying the gap from the store."""
         instance = await self.get_instance(instance_id)
         last = 0
         while True:
@@ -225,6 +241,8 @@ class Orchestration:
                 async for transition in subscription:
                     if transition.seq <= last:
                         continue
+                    if transition.seq > last + 1:
+                        break  # resubscribe and read what is missing from the store
                     last = transition.seq
                     yield transition
                     if transition.instance_status.value != "RUNNING":

@@ -35,7 +35,7 @@ from .metrics import Metrics
 from .persisted import PersistedQueries, load_manifest
 from .scope_check import ScopeCheck
 from .status_page import setup_status_page
-from .stores import create_store, open_store, single_host_file, store_kind, store_reachable
+from .stores import create_store, lease_store, open_store, single_host_file, store_kind, store_reachable
 from .view import WEBSOCKET, FlowqlView, ViewSettings
 
 log = logging.getLogger(__name__)
@@ -75,10 +75,13 @@ def create_app(
         store = create_store(config.store, timeout=config.store_timeout)
         sqlite_file = single_host_file(config.store)
     engine_config = engine_config or EngineConfig(
-        run_timeout=config.run_timeout, retry=RetryPolicy(max_attempts=config.max_attempts)
+        run_timeout=config.run_timeout,
+        retry=RetryPolicy(max_attempts=config.max_attempts),
+        node_id=config.node_id,
+        lease_ttl=config.lease_ttl,
     )
     driver_retry = replace(engine_config.driver_retry, max_failures=config.max_driver_failures)
-    engine = Engine(store, replace(engine_config, driver_retry=driver_retry))
+    engine = Engine(store, replace(engine_config, driver_retry=driver_retry), leases=lease_store(store))
     metrics = Metrics()
     metrics.attach(engine)
     limits = ApiLimits(
@@ -216,6 +219,9 @@ async def _healthz(request: web.Request) -> web.Response:
 
 
 async def _readyz(request: web.Request) -> web.Response:
+    """Ready when started, not stopping, the store answering, and (on a shared store) the
+    lease record renewed within its TTL: a replica that cannot renew will soon be taken over
+    and should get no traffic."""
     state = request.app[STATE]
     store_up = state.engine.executor.store_available
     ready = state.ready and not state.stopping and store_up
@@ -229,7 +235,21 @@ async def _readyz(request: web.Request) -> web.Response:
         state.store, timeout=min(READY_PROBE_TIMEOUT, state.config.store_timeout)
     ):
         ready, status = False, "store unavailable"
-    return web.json_response({"status": status}, status=200 if ready else 503)
+    body: dict[str, Any] = {"status": status}
+    cluster = state.engine.cluster
+    if cluster is not None:
+        keeper = cluster.keeper
+        healthy = keeper.healthy()
+        body["lease"] = {
+            "owner": keeper.owner,
+            "healthy": healthy,
+            "ttl": keeper.lease_ttl,
+            "renewedAt": keeper.renewed_at.isoformat() if keeper.renewed_at else None,
+            "liveReplicas": keeper.live_replicas,
+        }
+        if ready and not healthy:
+            ready, body["status"] = False, "lease-expired"
+    return web.json_response(body, status=200 if ready else 503)
 
 
 async def _metrics(request: web.Request) -> web.Response:

@@ -80,7 +80,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--run-timeout", type=float, help="bound of runWorkflow(wait: true), seconds")
     serve.add_argument(
-        "--node-id", help="this process's name on every JSON log line (FLOWQL_NODE_ID, default host:pid)"
+        "--node-id",
+        help="this process's name on every JSON log line and in its lease record; unique per "
+        "live replica (FLOWQL_NODE_ID, default host:pid)",
+    )
+    serve.add_argument(
+        "--lease-ttl",
+        type=float,
+        metavar="SECONDS",
+        help="MongoDB: how long a replica's instance leases last without a heartbeat, the same on "
+        "every replica (FLOWQL_LEASE_TTL, default 15)",
     )
     serve.add_argument(
         "--max-attempts",
@@ -147,6 +156,7 @@ def config_from(args: argparse.Namespace) -> Config:
         "max_page_size": args.max_page_size,
         "run_timeout": args.run_timeout,
         "node_id": args.node_id,
+        "lease_ttl": args.lease_ttl,
         "max_attempts": args.max_attempts,
         "rest_max_page_size": args.rest_max_page_size,
         "allowed_hosts": tuple(args.allowed_hosts) if args.allowed_hosts else None,

@@ -25,6 +25,10 @@ IGNORED = frozenset({"FLOWQL_SLOW", "FLOWQL_CHROMIUM", "FLOWQL_CRASH_AT"})
 """FLOWQL_CRASH_AT arms a named crash point in engine/faults.py (recovery tests of a served process)."""
 
 
+MIN_LEASE_TTL = 1.0
+MAX_LEASE_TTL = 3600.0
+
+
 def default_node_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -102,7 +106,10 @@ class Config:
     """Bytes a WebSocket may leave unread before it is closed with 1013 (flowql/ws_outbox.py)."""
     shutdown_timeout: float = 10.0
     node_id: str = field(default_factory=lambda: default_node_id())
-    """This process's name on every JSON log line (default host:pid)."""
+    """This process's name on every JSON log line and in its lease record (default host:pid)."""
+    lease_ttl: float = 15.0
+    """Seconds an instance lease lasts without a heartbeat (shared store); the same on every
+    replica."""
     max_attempts: int | None = None
     rest_max_page_size: int = 100
     """Largest v2 REST `pageSize`; a larger one is capped, as Formance's go-libs cap it."""
@@ -118,6 +125,11 @@ class Config:
     def __post_init__(self) -> None:
         if not self.node_id or len(self.node_id) > 200 or not self.node_id.isprintable():
             raise ConfigError("node_id: 1 to 200 printable characters")
+        if not MIN_LEASE_TTL <= self.lease_ttl <= MAX_LEASE_TTL:
+            raise ConfigError(
+                f"lease_ttl: must be between {MIN_LEASE_TTL:g} and {MAX_LEASE_TTL:g} seconds, "
+                f"got {self.lease_ttl:g}"
+            )
         if not 0 < self.port < 65536:
             raise ConfigError(f"port: must be between 1 and 65535, got {self.port}")
         if self.log_level.upper() not in LOG_LEVELS:

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Metric, generate_latest
+from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
 
+from flowql.engine.executor import Executor
+from flowql.engine.leases import LeaseKeeper
 from flowql.engine.models import InstanceStatus, Transition
 from flowql.engine.runtime import Engine
 
@@ -115,6 +120,22 @@ class Metrics:
             "instance's history; an instance FAILS after --max-driver-failures).",
             registry=self.registry,
         )
+        self.leases_held = Gauge(
+            "flowql_leases_held",
+            "Running instances whose lease this replica holds (shared store only; read at scrape).",
+            registry=self.registry,
+        )
+        self.replicas_live = Gauge(
+            "flowql_replicas_live",
+            "Replicas with a live lease record, this one included.",
+            registry=self.registry,
+        )
+        self.delivery_lag = Histogram(
+            "flowql_cross_replica_delivery_lag_seconds",
+            "From a transition's commit time on another replica to its publication on this one's bus.",
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
 
     def attach(self, engine: Engine) -> None:
         """Count the engine's transitions and read its bus for the subscription gauge."""
@@ -124,6 +145,12 @@ class Metrics:
         self.bus_subscriptions.set_function(lambda: engine.bus.subscription_count)
         self.store_available.set_function(lambda: float(engine.executor.store_available))
         self.driver_failures.set_function(lambda: engine.executor.driver_failures)
+        cluster = engine.cluster
+        if cluster is not None:
+            keeper, executor = cluster.keeper, engine.executor
+            self.replicas_live.set_function(lambda: keeper.live_replicas)
+            self.registry.register(_LeaseCounters(keeper, executor))
+            cluster.relay.lag_observers.append(self.delivery_lag.observe)
 
     def attach_fanout(self, fanout: Multiplexer) -> None:
         """Subscribers and shared executions of the GraphQL view."""
@@ -142,7 +169,36 @@ class Metrics:
         else:
             for status in InstanceStatus:
                 self.instances.labels(status.value).set(counts.get(status, 0))
+        if engine.cluster is not None:
+            try:
+                self.leases_held.set(await engine.cluster.held())
+            except Exception:
+                log.warning("leases held unavailable for /metrics", exc_info=True)
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+class _LeaseCounters(Collector):
+    """Counters the engine keeps as plain integers, exposed at scrape time."""
+
+    def __init__(self, keeper: LeaseKeeper, executor: Executor) -> None:
+        self._keeper = keeper
+        self._executor = executor
+
+    def collect(self) -> Iterable[Metric]:
+        takeovers = CounterMetricFamily(
+            "flowql_lease_takeovers",
+            "Instances this replica took over from replicas whose lease expired.",
+        )
+        takeovers.add_metric([], self._keeper.takeovers)
+        losses = CounterMetricFamily(
+            "flowql_lease_losses",
+            "Lease losses: saves refused by the fencing epoch because another replica took the "
+            "instance over (fenced), heartbeats that found this replica's record expired (expired).",
+            labels=["reason"],
+        )
+        losses.add_metric(["fenced"], self._executor.lease_lost)
+        losses.add_metric(["expired"], self._keeper.lease_losses)
+        return [takeovers, losses]
 
 
 def _task_count() -> int:

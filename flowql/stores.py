@@ -14,11 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from flowql.engine.errors import register_unavailable
+from flowql.engine.errors import StartRefused, register_unavailable
+from flowql.engine.replicas import LeaseStore
 from flowql.engine.store import Store
 
 from .config import ConfigError
@@ -77,6 +79,16 @@ def single_host_file(uri: str) -> str | None:
     return None if path == ":memory:" or path.startswith("file:") else path
 
 
+def lease_store(store: Store) -> LeaseStore | None:
+    """The store itself when several replicas may share it (MongoDB), None when it is
+    single-host (SQLite, or a store a test wrapped)."""
+    mongo = sys.modules.get("flowql.storage.mongo")  # not imported: the store is not MongoDB
+    if mongo is None or not isinstance(store, mongo.MongoStore):
+        return None
+    leases: LeaseStore = store
+    return leases
+
+
 def create_store(uri: str, *, timeout: float = DEFAULT_TIMEOUT) -> Store:
     """A Store for `uri`, not opened yet; a MongoDB client gives up on a server after `timeout`."""
     if store_kind(uri) == "sqlite":
@@ -114,7 +126,7 @@ async def open_store(store: Store, uri: str, *, timeout: float = DEFAULT_TIMEOUT
         else:
             await _ping_mongo(store, uri, timeout)
         await store.open()
-    except StoreStartupError:
+    except (StoreStartupError, StartRefused):  # StartRefused: a schema newer than ours
         await _close_quietly(store)
         raise
     except Exception as error:
@@ -200,6 +212,7 @@ __all__ = [
     "StoreStartupError",
     "check_sqlite_file",
     "create_store",
+    "lease_store",
     "mongo_hosts",
     "open_store",
     "redact",

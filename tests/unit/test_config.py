@@ -161,3 +161,13 @@ def test_node_id_names_the_process_on_every_log_line() -> None:
     finally:
         logger.removeHandler(handler)
     assert json.loads(stream.getvalue())["node"] == "replica-a"
+
+
+def test_lease_ttl_is_a_flag_and_an_environment_variable() -> None:
+    assert Config.from_env({}).lease_ttl == 15.0
+    assert Config.from_env({"FLOWQL_LEASE_TTL": "3"}).lease_ttl == 3.0
+    parsed = build_parser().parse_args(["serve", "--lease-ttl", "2.5"])
+    assert config_from(parsed).lease_ttl == 2.5
+    for bad in ("0.5", "3601"):
+        with pytest.raises(ConfigError, match="lease_ttl: must be between 1 and 3600 seconds"):
+            Config.from_env({"FLOWQL_LEASE_TTL": bad})
