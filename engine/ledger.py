@@ -18,6 +18,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
+from . import bounds
+from .bounds import MAX_ADDRESS_LENGTH, LedgerName, Metadata, Name, check
 from .clock import parse_time, to_iso, utc_now
 from .errors import not_found, validation
 from .models import Account, Posting, Wallet, new_sortable_id
@@ -25,8 +27,7 @@ from .pagination import Page, PageRequest
 from .stages import Endpoint, SendSpec
 from .store import LedgerStore
 
-ADDRESS = re.compile(r"[a-zA-Z0-9_-]+(:[a-zA-Z0-9_-]+)*")
-PREFIX = re.compile(r"[a-zA-Z0-9_:-]{1,256}")
+PREFIX = re.compile(rf"[a-zA-Z0-9_:-]{{1,{MAX_ADDRESS_LENGTH}}}")
 WORLD = "world"
 MOVE_TO_LEDGER = "orchestration/move-to-ledger"
 MOVE_FROM_LEDGER = "orchestration/move-from-ledger"
@@ -108,9 +109,7 @@ class Ledger(Protocol):
 
 
 def check_address(address: str, *, field: str) -> str:
-    if not ADDRESS.fullmatch(address):
-        raise validation(f"{field}: invalid account address {address!r}", field=field)
-    return address
+    return check(bounds.Address, address, field=field)
 
 
 class EmbeddedLedger:
@@ -231,7 +230,9 @@ class EmbeddedLedger:
         )
 
     async def add_metadata(self, ledger: str, address: str, metadata: dict[str, str]) -> Account:
+        check(LedgerName, ledger, field="account.ledger")
         check_address(address, field="account.id")
+        check(Metadata, metadata, field="account.metadata")
         return await self._store.set_account_metadata(ledger, address, metadata)
 
     async def get_account(self, ledger: str, address: str) -> Account:
@@ -239,8 +240,9 @@ class EmbeddedLedger:
         return await self._store.get_account(ledger, address)
 
     async def create_wallet(self, name: str, ledger: str, metadata: dict[str, str]) -> Wallet:
-        if not name.strip():
-            raise validation("name: must not be empty", field="name")
+        check(Name, name, field="name")
+        check(LedgerName, ledger, field="ledger")
+        check(Metadata, metadata, field="metadata")
         wallet = Wallet(
             id=new_sortable_id(), name=name, ledger=ledger, metadata=metadata, created_at=utc_now()
         )

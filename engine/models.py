@@ -205,8 +205,8 @@ class EventMessage(_Model):
 
     model_config = ConfigDict(extra="ignore")
 
-    type: str = Field(min_length=1)
-    version: str | None = None
+    type: str = Field(min_length=1, max_length=256)
+    version: str | None = Field(default=None, max_length=256)
     payload: dict[str, Any] = {}
     date: datetime | None = None
     app: str | None = None

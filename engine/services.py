@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from datetime import datetime
 from typing import Any
 
+from .bounds import MAX_NAME_LENGTH, Label, Name, check
 from .bus import ALL, EventBus, Overflow
 from .clock import utc_now
 from .errors import FlowqlError, conflict, not_found, validation
@@ -31,8 +32,6 @@ from .store import Store
 
 MAX_STAGES = 1000
 MAX_VARIABLES = 1000
-MAX_NAME_LENGTH = 256
-"""Characters of a variable name."""
 LIVE_WORKFLOW_CACHE = 10_000
 MAX_TRACKED_CHANGES = 10_000
 """Instances an `instanceChanges` subscriber remembers the last sent status of."""
@@ -60,6 +59,8 @@ class Orchestration:
     # --- workflows ----------------------------------------------------------------------
     async def create_workflow(self, *, name: str | None, stages: object, retry: object = None) -> Workflow:
         """`retry` is the workflow's own policy, `{"maxAttempts": n}` (none: the server's)."""
+        if name is not None:
+            check(Label, name, field="name")
         policy = _retry_policy(retry)
         _refuse_payments(parse_stages(stages))
         assert isinstance(stages, list)
@@ -176,8 +177,7 @@ class Orchestration:
         stage is a wait_event stage that may take the event, the instance is returned once it
         did (at most `run_timeout`), so the answer shows what the event changed; otherwise the
         event stays queued for a later stage and the instance is returned as it is."""
-        if not name:
-            raise validation("name: event name must not be empty", field="name")
+        check(Name, name, field="name")
         instance = await self.get_instance(instance_id)
         if instance.terminated:
             raise conflict(f"instance {instance_id!r} already terminated with {instance.status.value}")

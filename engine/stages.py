@@ -27,10 +27,21 @@ from pydantic import (
     model_validator,
 )
 
+from .bounds import (
+    CONCRETE,
+    TEMPLATE,
+    Address,
+    BalanceName,
+    LedgerName,
+    Metadata,
+    Name,
+    format_loc,
+    from_pydantic,
+    is_template,
+)
 from .clock import parse_duration, parse_time
 from .errors import FlowqlError, validation
 
-TEMPLATE = re.compile(r"\$\{([^}]*)\}")
 MAX_VARIABLE_LENGTH = 4096
 """Characters of one run variable."""
 MAX_EXPANDED_LENGTH = 65_536
@@ -54,10 +65,6 @@ MAX_AMOUNT_DIGITS = 1000
 MAX_AMOUNT_BITS = 3322  # 10^1000 < 2^3322
 
 
-def _is_template(value: object) -> bool:
-    return isinstance(value, str) and TEMPLATE.search(value) is not None
-
-
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
@@ -77,7 +84,7 @@ def _big_int(value: object) -> int | str:
             raise ValueError(f"must have at most {MAX_AMOUNT_DIGITS} digits")
         return value
     if isinstance(value, str):
-        if _is_template(value):
+        if is_template(value):
             return value
         if value.isascii() and _INTEGER.fullmatch(value):
             if len(value.lstrip("+-")) > MAX_AMOUNT_DIGITS:
@@ -93,7 +100,7 @@ def _lenient_bool(value: object) -> bool | str:
     if isinstance(value, bool):
         return value
     if isinstance(value, str):
-        if _is_template(value):
+        if is_template(value):
             return value
         if value.lower() in {"true", "false"}:
             return value.lower() == "true"
@@ -109,18 +116,18 @@ class _Spec(BaseModel):
 
 
 class AccountRef(_Spec):
-    id: str
-    ledger: str = "default"
-    throughAccount: str = "world"
+    id: Address
+    ledger: LedgerName = "default"
+    throughAccount: Address = "world"
     """Where funds leave or enter this ledger on a cross-ledger send (Formance's bridge)."""
     allowOverdraft: LenientBool = False
     """A source may go below zero; a destination's throughAccount may (cross-ledger)."""
 
 
 class WalletRef(_Spec):
-    id: str | None = None
-    name: str | None = None
-    balance: str = "main"
+    id: Name | None = None
+    name: Name | None = None
+    balance: BalanceName = "main"
 
     @model_validator(mode="after")
     def _one_of_id_or_name(self) -> WalletRef:
@@ -130,7 +137,7 @@ class WalletRef(_Spec):
 
 
 class PaymentRef(_Spec):
-    id: str
+    id: Name
 
 
 class Endpoint(_Spec):
@@ -154,7 +161,7 @@ class Monetary(_Spec):
 
     @model_validator(mode="after")
     def _asset_shape(self) -> Monetary:
-        if not _is_template(self.asset) and not re.fullmatch(r"[A-Z][A-Z0-9]{0,16}(/\d{1,6})?", self.asset):
+        if not is_template(self.asset) and not re.fullmatch(r"[A-Z][A-Z0-9]{0,16}(/\d{1,6})?", self.asset):
             raise ValueError(f"asset {self.asset!r} is not like USD or USD/2")
         return self
 
@@ -163,7 +170,7 @@ class SendSpec(_Spec):
     source: Endpoint
     destination: Endpoint
     amount: Monetary
-    metadata: dict[str, str] = {}
+    metadata: Metadata = {}
     timestamp: str | None = None
     allowOverdraft: LenientBool = False
     """flowql's older spelling of `source.account.allowOverdraft`."""
@@ -176,14 +183,14 @@ class DelaySpec(_Spec):
     @field_validator("duration")
     @classmethod
     def _duration(cls, value: str | None) -> str | None:
-        if value is not None and not _is_template(value):
+        if value is not None and not is_template(value):
             _check(parse_duration, value)
         return value
 
     @field_validator("until")
     @classmethod
     def _until(cls, value: str | None) -> str | None:
-        if value is not None and not _is_template(value):
+        if value is not None and not is_template(value):
             _check(parse_time, value)
         return value
 
@@ -208,19 +215,13 @@ def _check(parser: Callable[..., object], text: str) -> None:
 
 
 class WaitEventSpec(_Spec):
-    event: str
-
-    @model_validator(mode="after")
-    def _not_empty(self) -> WaitEventSpec:
-        if not self.event:
-            raise ValueError("event name must not be empty")
-        return self
+    event: Name
 
 
 class UpdateAccount(_Spec):
-    id: str
-    ledger: str = "main"
-    metadata: dict[str, str]
+    id: Address
+    ledger: LedgerName = "main"
+    metadata: Metadata
 
 
 class UpdateSpec(_Spec):
@@ -246,8 +247,9 @@ def stage_kind(raw: dict[str, Any]) -> StageKind:
     return StageKind(next(iter(raw)))
 
 
-def parse_stage(raw: object, *, path: str = "stage") -> tuple[StageKind, StageSpec]:
-    """Validate one raw stage; errors name the path of the bad field."""
+def parse_stage(raw: object, *, path: str = "stage", concrete: bool = False) -> tuple[StageKind, StageSpec]:
+    """Validate one raw stage; errors name the path of the bad field. `concrete`: it was
+    interpolated (no string is a template any more, see `bounds`)."""
     if not isinstance(raw, dict):
         raise validation(f"{path}: must be an object with one of {KINDS_TEXT}", field=path)
     if len(raw) != 1:
@@ -261,7 +263,9 @@ def parse_stage(raw: object, *, path: str = "stage") -> tuple[StageKind, StageSp
             f"{path}: unknown stage kind {key!r} (expected one of {KINDS_TEXT})", field=f"{path}.{key}"
         ) from None
     try:
-        spec = _MODELS[kind].model_validate(blank_to_default(raw[key]))
+        spec = _MODELS[kind].model_validate(
+            blank_to_default(raw[key]), context=CONCRETE if concrete else None
+        )
     except ValidationError as error:
         raise from_pydantic(error, prefix=f"{path}.{key}") from None
     return kind, spec  # type: ignore[return-value]
@@ -271,28 +275,6 @@ def parse_stages(raw: object) -> list[tuple[StageKind, StageSpec]]:
     if not isinstance(raw, list):
         raise validation("stages: must be a list", field="stages")
     return [parse_stage(stage, path=f"stages[{i}]") for i, stage in enumerate(raw)]
-
-
-def format_loc(prefix: str, loc: tuple[int | str, ...]) -> str:
-    path = prefix
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif part and not str(part).startswith("function-") and part not in {"int", "str"}:
-            path = f"{path}.{part}" if path else str(part)
-    return path
-
-
-def from_pydantic(error: ValidationError, *, prefix: str) -> FlowqlError:
-    """Turn pydantic's first error into a VALIDATION error that names the field's path."""
-    first = error.errors()[0]
-    field = format_loc(prefix, tuple(first["loc"]))
-    message = str(first["msg"]).removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        message = "unknown field"
-    elif first["type"] == "missing":
-        message = "required field is missing"
-    return validation(f"{field}: {message}", field=field)
 
 
 def blank_to_default(raw: Any, *, key: str = "") -> Any:
@@ -351,6 +333,8 @@ __all__ = [
     "UpdateSpec",
     "WaitEventSpec",
     "WalletRef",
+    "format_loc",
+    "from_pydantic",
     "interpolate",
     "parse_stage",
     "parse_stages",

@@ -95,11 +95,11 @@ def _spec(draft: Draft, workflow: Workflow) -> StageSpec:
     if key not in _STATIC_SPECS:
         if len(_STATIC_SPECS) >= _STATIC_SPECS_MAX:
             _STATIC_SPECS.clear()
-        _STATIC_SPECS[key] = None if has_templates(raw) else parse_stage(raw, path=path)[1]
+        _STATIC_SPECS[key] = None if has_templates(raw) else parse_stage(raw, path=path, concrete=True)[1]
     cached = _STATIC_SPECS[key]
     if cached is not None:
         return cached
-    return parse_stage(interpolate(raw, draft.instance.variables, path=path), path=path)[1]
+    return parse_stage(interpolate(raw, draft.instance.variables, path=path), path=path, concrete=True)[1]
 
 
 async def _run(draft: Draft, workflow: Workflow, deps: StepDeps) -> Move:

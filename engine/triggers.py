@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .bounds import MAX_NAME_LENGTH
 from .cel import Expression, Kind, Outcome, compile_expression, evaluate, make_context
 from .cel_sandbox import Sandbox
 from .clock import to_iso, utc_now
@@ -36,7 +37,6 @@ log = logging.getLogger(__name__)
 NAMESPACE = uuid.UUID("5f0c6b1e-7a43-4f7e-9a51-2d8e3c1b9f40")
 """uuid5 namespace of instance ids started by triggers (never change it: dedup relies on it)."""
 MAX_VARS = 100
-MAX_NAME_LENGTH = 256
 MAX_PAYLOAD_BYTES = 256 * 1024
 CACHE_TTL = 5.0
 """Seconds a per-type trigger list is trusted: this process invalidates on its own writes;

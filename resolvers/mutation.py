@@ -8,7 +8,6 @@ import pydantic
 import strawberry
 from strawberry.scalars import JSON
 
-from flowql.engine.errors import validation
 from flowql.engine.models import EventMessage
 from flowql.engine.stages import from_pydantic
 from flowql.schema import (
@@ -114,8 +113,6 @@ class Mutation:
     async def create_wallet(
         self, info: Info, name: str, ledger: str = "default", metadata: JSON | None = None
     ) -> Wallet:
-        if not ledger:
-            raise validation("ledger: must not be empty", field="ledger")
         wallet = await info.context.engine.ledger.create_wallet(
             name, ledger, string_map(metadata, field="metadata")
         )

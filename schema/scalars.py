@@ -15,8 +15,8 @@ from graphql import GraphQLError, IntValueNode, StringValueNode, ValueNode
 from strawberry.scalars import JSON
 from strawberry.types.scalar import ScalarDefinition
 
+from flowql.engine.bounds import TEMPLATE
 from flowql.engine.clock import from_iso, to_iso
-from flowql.engine.stages import TEMPLATE
 
 BigInt = NewType("BigInt", int)
 """An integer of any size: serialized as a decimal string."""

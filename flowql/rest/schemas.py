@@ -66,16 +66,29 @@ _AMOUNT: Final = templated(
 _FLAG: Final[Schema] = {
     "anyOf": [{"type": "boolean"}, {"type": "string", "pattern": "^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])$"}]
 }
-_ADDRESS: Final[Schema] = {"type": "string", "description": "A ledger address (`users:1`), checked when run."}
+_ADDRESS: Final[Schema] = {
+    "type": "string",
+    "maxLength": 1024,
+    "description": "A ledger address (`users:1`): segments of `[a-zA-Z0-9_-]` joined by `:` (Formance's "
+    "rule), at most 1,024 characters; a `${variable}` in it is checked once interpolated.",
+}
+_LEDGER: Final = templated({"type": "string", "pattern": "^[0-9a-zA-Z_-]{1,63}$"})
+_NAME: Final[Schema] = {"type": "string", "minLength": 1, "maxLength": 256}
+METADATA: Final[Schema] = {
+    "type": "object",
+    "maxProperties": 256,
+    "propertyNames": {"minLength": 1, "maxLength": 256},
+    "additionalProperties": {"type": "string", "maxLength": 4096},
+}
 _ACCOUNT: Final = obj(
     {"id": _ADDRESS},
-    {"ledger": STRING, "throughAccount": STRING, "allowOverdraft": templated(_FLAG)},
+    {"ledger": _LEDGER, "throughAccount": _ADDRESS, "allowOverdraft": templated(_FLAG)},
     additionalProperties=False,
 )
 _WALLET: Final[Schema] = {
     "oneOf": [
-        obj({"id": STRING}, {"balance": STRING}, additionalProperties=False),
-        obj({"name": STRING}, {"balance": STRING}, additionalProperties=False),
+        obj({"id": _NAME}, {"balance": _NAME}, additionalProperties=False),
+        obj({"name": _NAME}, {"balance": _NAME}, additionalProperties=False),
     ]
 }
 _ENDPOINT: Final[Schema] = {
@@ -94,7 +107,7 @@ STAGE_SPECS: Final[dict[str, Schema]] = {
             "amount": obj({"amount": _AMOUNT, "asset": _ASSET}, additionalProperties=False),
         },
         {
-            "metadata": STRINGS,
+            "metadata": METADATA,
             "timestamp": {"type": "string", "description": "RFC 3339 time, checked when the stage runs."},
             "allowOverdraft": templated(_FLAG),
         },
@@ -106,10 +119,11 @@ STAGE_SPECS: Final[dict[str, Schema]] = {
             obj({"until": _UNTIL}, additionalProperties=False),
         ]
     },
-    "wait_event": obj({"event": {"type": "string", "minLength": 1}}, additionalProperties=False),
+    "wait_event": obj({"event": _NAME}, additionalProperties=False),
     "noop": obj({}, additionalProperties=False),
     "update": one_key(
-        "account", obj({"id": _ADDRESS, "metadata": STRINGS}, {"ledger": STRING}, additionalProperties=False)
+        "account",
+        obj({"id": _ADDRESS, "metadata": METADATA}, {"ledger": _LEDGER}, additionalProperties=False),
     ),
 }
 STAGE: Final[Schema] = {
@@ -181,7 +195,7 @@ def components(v2: bool) -> dict[str, Schema]:
         ),
         "CreateWorkflowRequest": obj(
             {"stages": {"type": "array", "minItems": 1, "items": STAGE}},
-            {"name": NULLABLE_STRING, "retry": RETRY},
+            {"name": NULLABLE_STRING | {"maxLength": 256}, "retry": RETRY},
         ),
         "Workflow": obj(
             {"id": STRING, "config": ref(f"{p}WorkflowConfig"), "createdAt": TIME, "updatedAt": TIME},
@@ -259,7 +273,7 @@ def components(v2: bool) -> dict[str, Schema]:
             "propertyNames": {"minLength": 1},
             "additionalProperties": STRING,
         },
-        "SendEventRequest": obj({"name": {"type": "string", "minLength": 1}}),
+        "SendEventRequest": obj({"name": _NAME}),
     }
     listed = {
         "ListWorkflowsResponse": "Workflow",

@@ -138,7 +138,8 @@ async def _at_least(read: Any, n: int) -> bool:
 
 async def test_expansion_and_variables_are_bounded(make_api: ApiFactory) -> None:
     api = await make_api()
-    bomb = {"wait_event": {"event": "${x}" * 200}}  # 200 x a 500-byte variable: 100 KB
+    # 200 x a 500-byte variable: 100 KB (a metadata value: names are refused over 256 at once)
+    bomb = {"update": {"account": {"id": "users:1", "metadata": {"note": "${x}" * 200}}}}
     flow = (await api.query(CREATE, {"s": [bomb]}))["createWorkflow"]["id"]
     run = "mutation R($w: ID!, $v: JSON) { runWorkflow(workflowID: $w, variables: $v) { id } }"
     instance_id = (await api.query(run, {"w": flow, "v": {"x": "a" * 500}}))["runWorkflow"]["id"]
