@@ -4,6 +4,8 @@ Dispatch of one event: the live triggers of its type (cached per type, invalidat
 create and delete), narrowed by version when a trigger names one; for each, the filter,
 then the vars, then `run_workflow`, then one stored occurrence with the instance id or the
 error. Nothing an event carries can crash dispatch: evaluation failures become occurrences.
+The triggers of one event are dispatched at once: a slow sandboxed filter (bounded by the
+sandbox's timeouts) holds up no other trigger.
 
 Exactly once per event id: an event with an id (`EventMessage.id`, or the NATS message id)
 starts its instance under `uuid5(trigger id, event id)`, and occurrences are unique on
@@ -14,6 +16,7 @@ without an id cannot be recognised when sent twice: each delivery dispatches ane
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -24,7 +27,7 @@ from typing import Any
 
 from .bounds import MAX_NAME_LENGTH
 from .cel import Expression, Kind, Outcome, compile_expression, evaluate, make_context
-from .cel_sandbox import Sandbox
+from .cel_sandbox import Refusal, Sandbox
 from .clock import to_iso, utc_now
 from .errors import ErrorCode, FlowqlError, not_found, validation
 from .models import EventMessage, Trigger, TriggerOccurrence, new_sortable_id
@@ -132,6 +135,10 @@ class TriggerService:
         self._filter_error_listeners: list[Callable[[], None]] = []
         self._by_type: dict[str, tuple[float, list[_Compiled]]] = {}
         self._generation = 0
+
+    def add_refusal_listener(self, listener: Callable[[Refusal], None]) -> None:
+        """Told of each sandboxed evaluation refused or timed out (`cel_sandbox`)."""
+        self._sandbox.add_listener(listener)
 
     def add_filter_error_listener(self, listener: Callable[[], None]) -> None:
         """Told of each event a filter could not judge (an error or a non-boolean result)."""
@@ -244,12 +251,13 @@ class TriggerService:
         if not matching:
             return []
         evaluation = _Evaluation(_check_payload(event.payload), self._sandbox)
-        occurrences: list[TriggerOccurrence] = []
-        for compiled in matching:
-            occurrence = await self._dispatch(compiled, event, evaluation)
-            if occurrence is not None:
-                occurrences.append(occurrence)
-        return occurrences
+        # At once, so a sandboxed expression (up to its timeouts) delays no other trigger.
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(self._dispatch(c, event, evaluation)) for c in matching]
+        except ExceptionGroup as failed:  # a store failure: the caller's to handle, as before
+            raise failed.exceptions[0] from None
+        return [occurrence for task in tasks if (occurrence := task.result()) is not None]
 
     async def close(self) -> None:
         """Stop the sandbox workers (if any ever started)."""

@@ -108,6 +108,15 @@ class Metrics:
             "result): skipped as Formance skips them, each with a warning in the log.",
             registry=self.registry,
         )
+        self.cel_refused = Counter(
+            "flowql_cel_evaluations_refused_total",
+            "Sandboxed CEL evaluations (comprehensions) that gave no answer, by reason: timeout "
+            "(ran past 1 s, worker killed), busy (its expression already had one running and one "
+            "waiting, or no worker was free within 1 s), failed (the worker died: its memory "
+            "limit). The trigger skips the event, as for any filter error; logged.",
+            ["reason"],
+            registry=self.registry,
+        )
         self.store_available = Gauge(
             "flowql_store_available",
             "1 while the store answers the engine, 0 from a failed store call until one succeeds "
@@ -142,6 +151,7 @@ class Metrics:
         engine.bus.add_listener(self._on_transition)
         engine.add_retry_listener(lambda kind: self.retries.labels(kind).inc())
         engine.triggers.add_filter_error_listener(self.filter_errors.inc)
+        engine.triggers.add_refusal_listener(lambda reason: self.cel_refused.labels(reason).inc())
         self.bus_subscriptions.set_function(lambda: engine.bus.subscription_count)
         self.store_available.set_function(lambda: float(engine.executor.store_available))
         self.driver_failures.set_function(lambda: engine.executor.driver_failures)
