@@ -31,7 +31,7 @@ from typing import Any, Literal
 import cel
 
 from .errors import FlowqlError, validation
-from .expr_lang import translate
+from .expr_lang import LINKS, translate
 
 MAX_EXPRESSION_LENGTH = 4096
 MAX_VARIABLE_LENGTH = 65536
@@ -43,6 +43,9 @@ Kind = Literal["filter", "var"]
 
 ROOTS = frozenset({"event"})
 """The only variable an expression sees."""
+_CONTEXT = ROOTS | {LINKS}
+"""What the CEL sees: `event`, and the resources `link()` calls resolved (not nameable in
+expr-lang source: the translator accepts only `event`)."""
 _BUILTIN_ROOTS = frozenset(
     {"optional", "int", "uint", "double", "bool", "string", "bytes", "list", "map", "null_type", "type"}
 )
@@ -69,6 +72,16 @@ class Expression:
     source: str
     program: cel.Program
     sandboxed: bool
+    links: tuple[Link, ...] = ()
+    """The `link()` calls, in the order they are resolved (an object may use earlier ones)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """One `link(object, "rel")`: the program giving its object, and the relation."""
+
+    rel: str
+    object: cel.Program
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,17 +105,20 @@ def compile_expression(field: str, source: str) -> Expression:
         )
     if not source.strip():
         raise validation(f"{field}: expression is empty", field=field)
-    source = translate(field, source, methods=FUNCTIONS)  # Formance's expr-lang, as CEL
-    try:
-        program = cel.compile(source)
-    except ValueError as exc:
-        raise _syntax_error(field, source, str(exc)) from None
-    except Exception as exc:  # the parser panicking on odd input
-        raise validation(f"{field}: invalid CEL expression: {_first_line(str(exc))}", field=field) from None
+    translation = translate(field, source, methods=FUNCTIONS)  # Formance's expr-lang, as CEL
+    source = translation.cel
+    program = _compile(field, source)
+    links: list[Link] = []
+    for call in translation.links:
+        if _Shape.of(call.object).comprehensions:
+            raise validation(
+                f"{field}: {call.line}:{call.col}: link(): the object cannot be a comprehension", field=field
+            )
+        links.append(Link(call.rel, _compile(field, call.object)))
     shape = _Shape.of(source)
     bound = shape.bound
     for name in program.variables():
-        if name not in ROOTS and name not in _BUILTIN_ROOTS and name not in bound:
+        if name not in _CONTEXT and name not in _BUILTIN_ROOTS and name not in bound:
             line, col = shape.position(name, call=False)
             raise validation(
                 f"{field}: {line}:{col}: undeclared reference to '{name}' (expressions see only 'event')",
@@ -113,9 +129,19 @@ def compile_expression(field: str, source: str) -> Expression:
             line, col = shape.position(name, call=True)
             raise validation(f"{field}: {line}:{col}: unknown function '{name}'", field=field)
     loops = shape.comprehensions or any(
-        v not in ROOTS and v not in _BUILTIN_ROOTS for v in program.variables()
+        v not in _CONTEXT and v not in _BUILTIN_ROOTS for v in program.variables()
     )
-    return Expression(field, source, program, sandboxed=loops or shape.plus > MAX_INLINE_PLUS)
+    sandboxed = loops or shape.plus > MAX_INLINE_PLUS
+    return Expression(field, source, program, sandboxed=sandboxed, links=tuple(links))
+
+
+def _compile(field: str, source: str) -> cel.Program:
+    try:
+        return cel.compile(source)
+    except ValueError as exc:
+        raise _syntax_error(field, source, str(exc)) from None
+    except Exception as exc:  # the parser panicking on odd input
+        raise validation(f"{field}: invalid CEL expression: {_first_line(str(exc))}", field=field) from None
 
 
 def _syntax_error(field: str, source: str, text: str) -> FlowqlError:
@@ -214,9 +240,10 @@ def _string_end(source: str, start: int, quote: str, *, raw: bool) -> int:
 # --- evaluate --------------------------------------------------------------------------
 
 
-def make_context(payload: dict[str, Any]) -> cel.Context:
-    """Convert the payload once per event; every inline program of the event reuses it."""
-    return cel.Context({"event": payload})
+def make_context(payload: Any, links: dict[str, Any] | None = None) -> cel.Context:
+    """Convert the payload once per event; every inline program of the event reuses it.
+    `links`: the resources an expression's `link()` calls resolved, by call number."""
+    return cel.Context({"event": payload} if links is None else {"event": payload, LINKS: links})
 
 
 def evaluate(kind: Kind, program: cel.Program, context: cel.Context | dict[str, Any]) -> Outcome:
@@ -306,6 +333,7 @@ def _first_line(text: str) -> str:
 __all__ = [
     "MAX_EXPRESSION_LENGTH",
     "Expression",
+    "Link",
     "Outcome",
     "compile_expression",
     "evaluate",

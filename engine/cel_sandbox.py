@@ -124,7 +124,10 @@ class Sandbox:
         """Told of each evaluation refused or timed out, with the reason."""
         self._listeners.append(listener)
 
-    async def evaluate(self, kind: Kind, source: str, payload_json: str) -> Outcome:
+    async def evaluate(
+        self, kind: Kind, source: str, payload_json: str, links: dict[str, Any] | None = None
+    ) -> Outcome:
+        """`links`: the resources the expression's `link()` calls resolved, by call number."""
         lane = self._lanes.get(source)
         if lane is None:
             lane = self._lanes[source] = _Lane()
@@ -132,13 +135,15 @@ class Sandbox:
             return self._refuse("busy", source, "its earlier evaluations are still running")
         lane.users += 1
         try:
-            return await self._in_lane(lane, kind, source, payload_json)
+            return await self._in_lane(lane, kind, source, payload_json, links)
         finally:
             lane.users -= 1
             if not lane.users:
                 del self._lanes[source]
 
-    async def _in_lane(self, lane: _Lane, kind: Kind, source: str, payload_json: str) -> Outcome:
+    async def _in_lane(
+        self, lane: _Lane, kind: Kind, source: str, payload_json: str, links: dict[str, Any] | None
+    ) -> Outcome:
         try:
             async with asyncio.timeout(self.timeout):
                 await lane.lock.acquire()
@@ -156,14 +161,15 @@ class Sandbox:
             finally:
                 self._waiting -= 1
             try:
-                return await self._run(kind, source, payload_json)
+                return await self._run(kind, source, payload_json, links)
             finally:
                 self._slots.release()
         finally:
             lane.lock.release()
 
-    async def _run(self, kind: Kind, source: str, payload_json: str) -> Outcome:
-        request = (json.dumps({"kind": kind, "source": source}) + "\n" + payload_json + "\n").encode()
+    async def _run(self, kind: Kind, source: str, payload_json: str, links: dict[str, Any] | None) -> Outcome:
+        header = {"kind": kind, "source": source} | ({} if links is None else {"links": links})
+        request = (json.dumps(header) + "\n" + payload_json + "\n").encode()
         if self._closed:
             return Outcome(error="evaluation refused: the trigger service is stopping")
         worker = self._idle.pop() if self._idle else await _Worker.spawn()
@@ -233,7 +239,7 @@ def _serve(memory_limit: int) -> None:
             programs[source] = program
             if len(programs) > _PROGRAM_CACHE:
                 programs.popitem(last=False)
-            outcome = evaluate(kind, program, make_context(json.loads(body)))
+            outcome = evaluate(kind, program, make_context(json.loads(body), request.get("links")))
             answer = {"value": outcome.value, "error": outcome.error}
         except Exception as exc:
             answer = {"value": None, "error": f"evaluation failed: {exc}"}

@@ -13,6 +13,8 @@ the same, which `cel.compile_expression` then checks and runs. What it maps:
 - `event.a`, `event["a"]`: a key the event does not have reads as `nil` (expr-lang's map
   access); `event?.a` is nil when `event` is; deeper access into `nil` is an error, as in
   expr-lang;
+- `link(event, "rel")`: the resource `event.links` names `rel`, resolved before the expression
+  runs (`engine/links.py`); a key it lacks reads as `nil`, as for `event`;
 - arrays `[1, 2]`, maps `{a: 1}` (bare keys are strings), strings in `"`, `'` or backticks.
 
 CEL's own method calls (`event.items.exists(i, i.amount > 0)`, `has(event.a)`, `size(x)`)
@@ -46,7 +48,11 @@ FUNCTIONS = {"len": "size", "float": "double"} | {
 TYPE_NAMES = frozenset(
     {"int", "uint", "double", "string", "bool", "bytes", "list", "map", "null_type", "type"}
 )
-UNSUPPORTED = {"link": "link() fetches a linked resource from Formance's APIs, which flowql does not serve"}
+LINKS = "flowql_links"
+"""The CEL variable holding the resources `link()` calls resolved, by call number. Expressions
+cannot name it: the parser accepts only `event`."""
+MAX_LINKS = 8
+"""`link()` calls per expression: each may be an HTTP request."""
 
 _TOKEN = re.compile(
     r"""(?P<space>\s+|//[^\n]*)
@@ -80,6 +86,23 @@ class _Tok:
 
 
 @dataclass(frozen=True, slots=True)
+class LinkCall:
+    """One `link(object, "rel")`: the CEL of its object (which may use earlier calls' results)
+    and the relation's name. Its result is `flowql_links["<number>"]`."""
+
+    object: str
+    rel: str
+    line: int
+    col: int
+
+
+@dataclass(frozen=True, slots=True)
+class Translation:
+    cel: str
+    links: tuple[LinkCall, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class _Expr:
     cel: str
     chain: str | None = None
@@ -93,6 +116,7 @@ class _Parser:
         self.tokens = list(_tokens(field, source))
         self.i = 0
         self.bound: set[str] = set()
+        self.links: list[LinkCall] = []
 
     # --- helpers ------------------------------------------------------------------------
     def peek(self, offset: int = 0) -> _Tok:
@@ -113,12 +137,12 @@ class _Parser:
         return validation(f"{self.field}: {tok.line}:{tok.col}: {message}", field=self.field)
 
     # --- grammar ------------------------------------------------------------------------
-    def parse(self) -> str:
+    def parse(self) -> Translation:
         expr = self.ternary()
         tok = self.peek()
         if tok.kind != "end":
             raise self.error(tok, f"unexpected {_shown(tok)}")
-        return expr.cel
+        return Translation(expr.cel, tuple(self.links))
 
     def ternary(self) -> _Expr:
         condition = self.binary(1)
@@ -197,8 +221,8 @@ class _Parser:
         raise self.error(tok, f"unknown name {word!r} (expressions see only 'event')")
 
     def call(self, tok: _Tok) -> _Expr:
-        if tok.text in UNSUPPORTED:
-            raise self.error(tok, UNSUPPORTED[tok.text])
+        if tok.text == "link":
+            return self.link(tok)
         if tok.text not in FUNCTIONS:
             raise self.error(tok, f"unknown function {tok.text!r}")
         self.expect("(")
@@ -208,6 +232,26 @@ class _Parser:
             return _Expr(f"has({argument.chain or argument.cel})")
         arguments = self.items(")")
         return _Expr(f"{FUNCTIONS[tok.text]}({', '.join(arguments)})")
+
+    def link(self, tok: _Tok) -> _Expr:
+        """`link(object, "rel")`, Formance's function: the resource the object's `links` entry
+        named `rel` points to. Resolved before the expression runs (`engine/links.py`); a
+        relation must be a string literal so that it is known here."""
+        self.expect("(")
+        if self.bound:
+            raise self.error(tok, "link() cannot be used inside a comprehension")
+        target = self.ternary()
+        self.expect(",")
+        rel = self.take()
+        if rel.kind != "string":
+            raise self.error(rel, f"link(): the relation must be a string literal, got {_shown(rel)}")
+        self.expect(")")
+        if len(self.links) >= MAX_LINKS:
+            raise self.error(tok, f"at most {MAX_LINKS} link() calls per expression")
+        name = json.loads(_string(rel.text))
+        self.links.append(LinkCall(target.cel, name, tok.line, tok.col))
+        slot = f"{LINKS}[{json.dumps(str(len(self.links) - 1))}]"
+        return _Expr(slot, chain=slot)
 
     def items(self, closing: str) -> list[str]:
         items: list[str] = []
@@ -285,9 +329,9 @@ class _Parser:
         return _Expr(f"({target.cel}).{member.text}({', '.join(arguments)})")
 
 
-def translate(field: str, source: str, *, methods: frozenset[str]) -> str:
-    """The CEL for an expr-lang expression; VALIDATION with `line:col` when it does not parse.
-    `methods` are the method names the CEL engine implements (`x.startsWith(y)`...)."""
+def translate(field: str, source: str, *, methods: frozenset[str]) -> Translation:
+    """The CEL for an expr-lang expression and its `link()` calls; VALIDATION with `line:col`
+    when it does not parse. `methods` are the method names the CEL engine implements."""
     return _Parser(field, source, methods).parse()
 
 
@@ -321,4 +365,4 @@ def _shown(tok: _Tok) -> str:
     return "end of expression" if tok.kind == "end" else repr(tok.text)
 
 
-__all__ = ["translate"]
+__all__ = ["LINKS", "MAX_LINKS", "LinkCall", "Translation", "translate"]

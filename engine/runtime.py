@@ -10,6 +10,7 @@ from .bus import EventBus
 from .cluster import Cluster
 from .executor import DriverRetry, Executor
 from .ledger import EmbeddedLedger, Ledger
+from .links import LinkFetcher, Links
 from .models import Instance
 from .replicas import LeaseStore
 from .retry import RetryPolicy
@@ -45,7 +46,10 @@ class Engine:
         *,
         ledger: Ledger | None = None,
         leases: LeaseStore | None = None,
+        link_fetcher: LinkFetcher | None = None,
     ) -> None:
+        """`link_fetcher` fetches trigger `link()`s on the origins the operator allowed;
+        without it links resolve against the embedded ledger only."""
         self.config = config or EngineConfig()
         self.store = store
         self.bus = EventBus(queue_size=self.config.subscriber_queue_size)
@@ -91,7 +95,7 @@ class Engine:
             run_timeout=self.config.run_timeout,
             poke=self.cluster.poke if self.cluster is not None else None,
         )
-        self.triggers = TriggerService(store, self.orchestration)
+        self.triggers = TriggerService(store, self.orchestration, links=Links(self.ledger, link_fetcher))
 
     def add_retry_listener(self, listener: Callable[[str], None]) -> None:
         """Called with the stage kind each time an activity fails and is scheduled again."""

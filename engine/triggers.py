@@ -1,4 +1,4 @@
-"""Triggers: run a workflow when an event of a given type arrives, with CEL filter and vars.
+"""Triggers: run a workflow when an event of a given type arrives, with expr-lang filter and vars.
 
 Dispatch of one event: the live triggers of its type (cached per type, invalidated on
 create and delete), narrowed by version when a trigger names one; for each, the filter,
@@ -17,7 +17,6 @@ without an id cannot be recognised when sent twice: each delivery dispatches ane
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 import uuid
@@ -26,21 +25,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from .bounds import MAX_NAME_LENGTH
-from .cel import Expression, Kind, Outcome, compile_expression, evaluate, make_context
+from .cel import Expression, compile_expression
 from .cel_sandbox import Refusal, Sandbox
 from .clock import to_iso, utc_now
 from .errors import ErrorCode, FlowqlError, not_found, validation
+from .links import Links
 from .models import EventMessage, Trigger, TriggerOccurrence, new_sortable_id
 from .pagination import Page, PageRequest
 from .services import Orchestration
 from .store import Store
+from .trigger_eval import MAX_PAYLOAD_BYTES, Evaluation
 
 log = logging.getLogger(__name__)
 
 NAMESPACE = uuid.UUID("5f0c6b1e-7a43-4f7e-9a51-2d8e3c1b9f40")
 """uuid5 namespace of instance ids started by triggers (never change it: dedup relies on it)."""
 MAX_VARS = 100
-MAX_PAYLOAD_BYTES = 256 * 1024
 CACHE_TTL = 5.0
 """Seconds a per-type trigger list is trusted: this process invalidates on its own writes;
 the TTL bounds how long a write by another process on the same store goes unseen."""
@@ -98,26 +98,6 @@ class _Compiled:
     """Set when a stored expression no longer compiles: every match records it."""
 
 
-class _Evaluation:
-    """One payload, evaluated by many expressions: converted to CEL once, serialised once."""
-
-    def __init__(self, payload: dict[str, Any], sandbox: Sandbox) -> None:
-        self.payload = payload
-        self.json = _payload_json(payload)
-        self._sandbox = sandbox
-        self._context: Any = None
-
-    async def run(self, kind: Kind, expression: Expression) -> Outcome:
-        if expression.sandboxed:
-            return await self._sandbox.evaluate(kind, expression.source, self.json)
-        if self._context is None:
-            try:
-                self._context = make_context(self.payload)
-            except Exception as exc:
-                return Outcome(error=f"payload cannot be evaluated: {exc}")
-        return evaluate(kind, expression.program, self._context)
-
-
 class TriggerService:
     def __init__(
         self,
@@ -125,11 +105,13 @@ class TriggerService:
         orchestration: Orchestration,
         *,
         sandbox: Sandbox | None = None,
+        links: Links | None = None,
         cache_ttl: float = CACHE_TTL,
     ) -> None:
         self._store = store
         self._orchestration = orchestration
         self._sandbox = sandbox or Sandbox()
+        self._links = links
         self._ttl = cache_ttl
         self._compiled: dict[str, _Compiled] = {}
         self._filter_error_listeners: list[Callable[[], None]] = []
@@ -227,7 +209,7 @@ class TriggerService:
         compiled = self._compile(await self.get_trigger(trigger_id))
         if compiled.error is not None:
             return TriggerTest(match=False, error=compiled.error, variables={})
-        evaluation = _Evaluation(_check_payload(payload), self._sandbox)
+        evaluation = Evaluation(_check_payload(payload), self._sandbox, self._links)
         match, error = True, None
         if compiled.filter is not None:
             outcome = await evaluation.run("filter", compiled.filter)
@@ -250,7 +232,7 @@ class TriggerService:
         ]
         if not matching:
             return []
-        evaluation = _Evaluation(_check_payload(event.payload), self._sandbox)
+        evaluation = Evaluation(_check_payload(event.payload), self._sandbox, self._links)
         # At once, so a sandboxed expression (up to its timeouts) delays no other trigger.
         try:
             async with asyncio.TaskGroup() as group:
@@ -265,7 +247,7 @@ class TriggerService:
 
     # --- dispatch -----------------------------------------------------------------------
     async def _dispatch(
-        self, compiled: _Compiled, event: EventMessage, evaluation: _Evaluation
+        self, compiled: _Compiled, event: EventMessage, evaluation: Evaluation
     ) -> TriggerOccurrence | None:
         if compiled.error is not None:
             return await self._record(compiled, event, error=compiled.error)
@@ -368,14 +350,4 @@ def _check_payload(payload: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
-def _payload_json(payload: dict[str, Any]) -> str:
-    try:
-        text = json.dumps(payload, separators=(",", ":"), default=str)
-    except (TypeError, ValueError) as exc:
-        raise validation(f"payload: not JSON serialisable: {exc}", field="payload") from None
-    if len(text) > MAX_PAYLOAD_BYTES:
-        raise validation(f"payload: {len(text)} bytes, at most {MAX_PAYLOAD_BYTES}", field="payload")
-    return text
-
-
-__all__ = ["TriggerService", "TriggerTest", "VariableResult", "instance_id_for"]
+__all__ = ["MAX_PAYLOAD_BYTES", "TriggerService", "TriggerTest", "VariableResult", "instance_id_for"]

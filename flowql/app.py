@@ -31,6 +31,7 @@ from .config import READ, Config
 from .cors import cors_middleware
 from .guards import setup_guards
 from .host_lock import HostLock
+from .link_fetch import HttpLinks
 from .metrics import Metrics
 from .persisted import PersistedQueries, load_manifest
 from .scope_check import ScopeCheck
@@ -81,7 +82,13 @@ def create_app(
         lease_ttl=config.lease_ttl,
     )
     driver_retry = replace(engine_config.driver_retry, max_failures=config.max_driver_failures)
-    engine = Engine(store, replace(engine_config, driver_retry=driver_retry), leases=lease_store(store))
+    links = HttpLinks(config.link_origins) if config.link_origins else None
+    engine = Engine(
+        store,
+        replace(engine_config, driver_retry=driver_retry),
+        leases=lease_store(store),
+        link_fetcher=links,
+    )
     metrics = Metrics()
     metrics.attach(engine)
     limits = ApiLimits(
@@ -144,6 +151,12 @@ def create_app(
     setup_guards(app, bind_host=config.host, allowed_hosts=config.allowed_hosts)
     app.cleanup_ctx.append(_lifecycle)
     app.on_shutdown.append(_on_shutdown)
+    if links is not None:
+
+        async def close_links(_: web.Application) -> None:
+            await links.close()
+
+        app.on_cleanup.append(close_links)
     return app
 
 

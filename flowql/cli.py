@@ -72,6 +72,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="let pages on this origin (e.g. http://localhost:5173) call the API and open its "
         "WebSocket; repeatable (FLOWQL_CORS_ORIGINS, space-separated; default: none)",
     )
+    serve.add_argument(
+        "--link-origin",
+        action="append",
+        dest="link_origins",
+        metavar="ORIGIN",
+        help='let trigger expressions\' link(event, "rel") fetch resources from this origin over '
+        "HTTP, as Formance does; repeatable (FLOWQL_LINK_ORIGINS, space-separated; default: none, "
+        "links resolve against the embedded ledger's accounts and wallets only)",
+    )
     serve.add_argument("--max-page-size", type=int, help="largest `first` accepted (FLOWQL_MAX_PAGE_SIZE)")
     serve.add_argument(
         "--rest-max-page-size",
@@ -171,6 +180,7 @@ def config_from(args: argparse.Namespace) -> Config:
         "max_subscriptions": args.max_subscriptions,
         "max_subscriptions_per_token": args.max_subscriptions_per_token,
         "cors_origins": tuple(args.cors_origins) if args.cors_origins else None,
+        "link_origins": tuple(args.link_origins) if args.link_origins else None,
         "trusted_documents": args.trusted_documents,
         "apq_cache_size": args.apq_cache_size,
         "auth_tokens": parse_tokens(" ".join(args.auth_tokens), key="--auth-token")

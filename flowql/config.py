@@ -122,6 +122,10 @@ class Config:
     """Browser origins (`https://app.example.com`) allowed to call the API and open its
     WebSocket; none by default (same-origin pages always may)."""
 
+    link_origins: tuple[str, ...] = ()
+    """Origins a trigger's `link()` may fetch over HTTP (as Formance does); none by default:
+    links then resolve against the embedded ledger's accounts and wallets only."""
+
     def __post_init__(self) -> None:
         if not self.node_id or len(self.node_id) > 200 or not self.node_id.isprintable():
             raise ConfigError("node_id: 1 to 200 printable characters")
@@ -156,10 +160,11 @@ class Config:
                 raise ConfigError(f"{name}: must be positive")
         if not 0 <= self.apq_cache_size <= 100_000:
             raise ConfigError(f"apq_cache_size: must be between 0 and 100000, got {self.apq_cache_size}")
-        try:
-            object.__setattr__(self, "cors_origins", normalize_origins(self.cors_origins))
-        except ValueError as error:
-            raise ConfigError(f"cors_origins: {error}") from None
+        for name in ("cors_origins", "link_origins"):
+            try:
+                object.__setattr__(self, name, normalize_origins(getattr(self, name)))
+            except ValueError as error:
+                raise ConfigError(f"{name}: {error}") from None
 
     @property
     def auth_enabled(self) -> bool:
@@ -194,7 +199,7 @@ def _convert(name: str, key: str, raw: str, annotation: object) -> Any:
         return raw or None
     if name == "trusted_documents":
         return raw or None
-    if name == "cors_origins":
+    if name in ("cors_origins", "link_origins"):
         return tuple(raw.split())
     kind = str(annotation)
     if kind.endswith(" | None"):

@@ -153,3 +153,48 @@ def test_v2_test_trigger(rest_server: RestServer) -> None:
     with pytest.raises(V2Error) as raised:
         client.test_trigger(request={"trigger_id": "nope", "request_body": {}})
     assert (raised.value.status_code, raised.value.data.error_code) == (404, "NOT_FOUND")
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_link_in_filters_and_vars(rest_server: RestServer, version: int) -> None:
+    """docs/triggers.md's `link(event, "source_account")`, here a ledger account the event
+    links by Formance's route (resolved against the embedded ledger: its metadata)."""
+    client = api(rest_server.sdk(), version)
+    rest_server.run(lambda: rest_server.engine.ledger.add_metadata("default", "users:7", {"role": "admin"}))
+    created = trigger(
+        client,
+        create(client, USER_UPDATE).id,
+        filter_='link(event, "source_account").metadata.role == "admin"',
+        vars={"user": 'link(event, "source_account").address', "amount": "event.amount"},
+    )
+    assert created.filter_ == 'link(event, "source_account").metadata.role == "admin"'
+    source = {"name": "source_account", "uri": "https://stack.example/api/ledger/v2/default/accounts/users:7"}
+    if version == 2:
+        result = body(
+            client.test_trigger(
+                request={"trigger_id": created.id, "request_body": {"amount": 3, "links": [source]}}
+            )
+        ).data
+        assert result.filter_.match is True and result.filter_.error is None
+        assert result.variables["user"].value == "users:7"
+        result = body(
+            client.test_trigger(request={"trigger_id": created.id, "request_body": {"links": []}})
+        ).data
+        assert result.filter_.match is False
+        assert result.filter_.error == "link 'source_account' not defined for object"
+    [occurrence] = publish(rest_server, {"amount": 3, "links": [source]})
+    assert occurrence.error is None
+    [shown] = listed(client, version, "list_triggers_occurrences", trigger_id=created.id)
+    assert shown.workflow_instance_id == occurrence.workflow_instance_id
+    assert publish(rest_server, {"amount": 3, "links": []}) == []  # a failing filter skips the event
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_a_link_whose_relation_is_not_a_literal_is_400(rest_server: RestServer, version: int) -> None:
+    client = api(rest_server.sdk(), version)
+    workflow_id = create(client, USER_UPDATE).id
+    with pytest.raises(error_type(version)) as raised:
+        trigger(client, workflow_id, vars={"user": "link(event, event.rel).id"})
+    assert raised.value.status_code == 400 and raised.value.data.error_code == "VALIDATION"
+    assert "vars.user: 1:13: link(): the relation must be a string literal" in raised.value.data.error_message
+    assert listed(client, version, "list_triggers") == []

@@ -118,7 +118,7 @@ def test_a_missing_key_is_nil_and_nil_has_no_fields() -> None:
         ("foo.bar == 1", "1:1", "unknown name 'foo'"),
         ("upper(event.a)", "1:1", "unknown function 'upper'"),
         ("event.a.lowerAscii()", "1:9", "unknown function 'lowerAscii'"),
-        ('link(event, "destination_account").name', "1:1", "link() fetches"),
+        ("link(event, event.rel).name", "1:13", "the relation must be a string literal"),
         ("event.a @ 1", "1:9", "unexpected character '@'"),
         ("(event.a", "1:9", "expected ')'"),
     ],
