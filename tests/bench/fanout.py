@@ -40,7 +40,6 @@ import urllib.request
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +48,9 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `tests` importable as a script
 
+from tests.bench.fanout_client import LEGACY_WS, TRANSPORT_WS, Checked, Clients, Key
 from tests.e2e.live_server import free_port, live_server
 
-TRANSPORT_WS, LEGACY_WS = "graphql-transport-ws", "graphql-ws"
 FIELDS = "instanceID seq stage status instanceStatus at"
 WATCH = f"subscription($w: ID!) {{ stageTransitions(workflowID: $w) {{ {FIELDS} }} }}"
 TICKS = f"subscription {{ ticks {{ {FIELDS} }} }}"
@@ -64,7 +63,6 @@ SEND_STAGE = {
         "amount": {"amount": 100, "asset": "USD/2"},
     }
 }
-Key = tuple[str, int]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -104,74 +102,6 @@ async def graphql(http: aiohttp.ClientSession, url: str, query: str, **variables
     return body["data"]
 
 
-@dataclass(eq=False)
-class Subscriber:
-    ws: aiohttp.ClientWebSocketResponse
-    received: list[tuple[float, str]] = field(default_factory=list)
-    """(receive time, raw message): parsed after the run, to keep the client's share small."""
-    closed: str | None = None
-    task: asyncio.Task[None] | None = None
-
-
-async def subscribe(http: aiohttp.ClientSession, target: Target, protocol: str) -> Subscriber:
-    ws = await http.ws_connect(target.ws_url, protocols=(protocol,), max_msg_size=0)
-    await ws.send_str('{"type":"connection_init","payload":{}}')
-    while True:  # graphql-ws may send `ka` right after the ack
-        ack = json.loads(await ws.receive_str())
-        if ack["type"] == "connection_ack":
-            break
-    kind = "subscribe" if protocol == TRANSPORT_WS else "start"
-    payload = {"query": target.document, "variables": target.variables}
-    await ws.send_str(json.dumps({"id": "1", "type": kind, "payload": payload}))
-    subscriber = Subscriber(ws)
-    subscriber.task = asyncio.create_task(read(subscriber))
-    return subscriber
-
-
-async def read(subscriber: Subscriber) -> None:
-    received, clock = subscriber.received, time.time
-    async for message in subscriber.ws:
-        if message.type == aiohttp.WSMsgType.TEXT:
-            if '"ka"' in message.data:
-                continue
-            if '"ping"' in message.data:
-                await subscriber.ws.send_str('{"type":"pong"}')
-                continue
-            received.append((clock(), message.data))
-    subscriber.closed = f"closed {subscriber.ws.close_code}"
-
-
-def deliveries(subscriber: Subscriber, field_name: str, start: int) -> list[tuple[float, Key, str]]:
-    """(receive time, key, at) of each `next`/`data` message from index `start` on."""
-    out = []
-    for received, raw in subscriber.received[start:]:
-        message = json.loads(raw)
-        if message.get("type") not in ("next", "data"):
-            continue
-        payload = message["payload"]
-        if payload.get("errors"):
-            continue
-        item = payload["data"][field_name]
-        out.append((received, (item["instanceID"], item["seq"]), item["at"]))
-    return out
-
-
-def at_seconds(at: str) -> float:
-    return datetime.fromisoformat(at.replace("Z", "+00:00")).timestamp()
-
-
-async def wait_delivered(
-    subscribers: list[Subscriber], target: Target, marks: list[int], count: int, timeout: float
-) -> bool:
-    """Until every subscriber holds `count` messages past its mark (cheap count, no parse)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if all(len(s.received) - m >= count for s, m in zip(subscribers, marks, strict=True)):
-            return True
-        await asyncio.sleep(0.05)
-    return False
-
-
 @dataclass
 class Figures:
     server: str
@@ -209,46 +139,19 @@ async def drive(
     return keys, started
 
 
-def check(
-    figures: Figures,
-    subscribers: list[Subscriber],
-    target: Target,
-    marks: list[int],
-    keys: list[Key],
-    started: float,
-) -> None:
-    latencies: list[float] = []
-    expected, last = set(keys), started
-    figures.expected = len(keys) * len(subscribers)
-    bad = 0
-    for subscriber, mark in zip(subscribers, marks, strict=True):
-        got = deliveries(subscriber, target.field, mark)
-        seen: dict[str, int] = {}
-        order_ok = True
-        for received, key, at in got:
-            latencies.append((received - at_seconds(at)) * 1000)
-            last = max(last, received)
-            if seen.get(key[0], 0) >= key[1]:
-                order_ok = False
-            seen[key[0]] = key[1]
-        got_keys = [k for _, k, _ in got]
-        if set(got_keys) != expected or len(got_keys) != len(expected) or not order_ok:
-            bad += 1
-            if bad <= 3:
-                missing = len(expected - set(got_keys))
-                figures.problems.append(
-                    f"subscriber got {len(got_keys)} of {len(expected)} (missing {missing}, "
-                    f"doubled {len(got_keys) - len(set(got_keys))}, in order {order_ok}; {subscriber.closed})"
-                )
-    if bad:
+def summarise(figures: Figures, checked: Checked, subscribers: int, keys: list[Key], started: float) -> None:
+    figures.expected = len(keys) * subscribers
+    figures.problems += checked.problems
+    if checked.bad:
         figures.problems.append(
-            f"{bad} of {len(subscribers)} subscribers did not get every event once in order"
+            f"{checked.bad} of {subscribers} subscribers did not get every event once in order"
         )
-    figures.deliveries = len(latencies)
-    figures.p50_ms = round(percentile(latencies, 0.5), 1)
-    figures.p99_ms = round(percentile(latencies, 0.99), 1)
+    last = max(checked.last, started)
+    figures.deliveries = len(checked.latencies_ms)
+    figures.p50_ms = round(percentile(checked.latencies_ms, 0.5), 1)
+    figures.p99_ms = round(percentile(checked.latencies_ms, 0.99), 1)
     figures.drive_s = round(last - started, 2)
-    figures.deliveries_per_s = round(len(latencies) / max(last - started, 1e-9))
+    figures.deliveries_per_s = round(len(checked.latencies_ms) / max(last - started, 1e-9))
 
 
 async def measure(
@@ -265,44 +168,38 @@ async def measure(
             if late:
                 figures.problems.append(f"{late} runs alone timed out waiting")
         rss0 = target.rss()
-        gate = asyncio.Semaphore(64)
+        clients = Clients(args.clients, target.ws_url, args.protocol, target.document, target.variables)
+        try:
+            await clients.subscribe(args.subscribers)
+            # Warm-up: one publish every subscriber must see (the subscriptions are live now).
+            await clients.mark()
+            await asyncio.sleep(0.5)
+            assert target.publish is not None
+            await target.publish(http)
+            if not await clients.wait(2, 60):
+                figures.problems.append("warm-up: not every subscriber got the first events")
+            await asyncio.sleep(0.5)
+            figures.kb_per_subscriber = round((target.rss() - rss0) / args.subscribers / 1024, 1)
 
-        async def one() -> Subscriber:
-            async with gate:
-                return await subscribe(http, target, args.protocol)
-
-        subscribers = list(await asyncio.gather(*(one() for _ in range(args.subscribers))))
-        # Warm-up: one publish every subscriber must see (the subscriptions are live now).
-        marks = [0] * len(subscribers)
-        await asyncio.sleep(0.5)
-        assert target.publish is not None
-        await target.publish(http)
-        if not await wait_delivered(subscribers, target, marks, 2, 60):
-            figures.problems.append("warm-up: not every subscriber got the first events")
-        await asyncio.sleep(0.5)
-        figures.kb_per_subscriber = round((target.rss() - rss0) / len(subscribers) / 1024, 1)
-
-        marks = [len(s.received) for s in subscribers]
-        cpu0, client0 = target.cpu(), time.process_time()
-        keys, started = await drive(http, target, args.rate, args.seconds)
-        await wait_delivered(subscribers, target, marks, len(keys), 60)
-        figures.server_cpu_s = round(target.cpu() - cpu0, 2)
-        figures.client_cpu_s = round(time.process_time() - client0, 2)
-        check(figures, subscribers, target, marks, keys, started)
-
-        if runs is not None:
-            fed = asyncio.create_task(drive(http, target, args.rate, args.runs_seconds + 1))
-            cpu0 = target.cpu()
-            rate, late = await runs()
-            fed_cpu = (target.cpu() - cpu0) / max(rate * args.runs_seconds, 1)
-            figures.server_cpu_per_run_ms = (round(alone_cpu * 1000, 2), round(fed_cpu * 1000, 2))
-            figures.runs_per_s_fed = round(rate, 1)
-            if late:
-                figures.problems.append(f"{late} runs while feeding timed out waiting")
-            await fed
-        for subscriber in subscribers:
-            await subscriber.ws.close()
-        await asyncio.gather(*(s.task for s in subscribers if s.task is not None))
+            cpu0, client0 = target.cpu(), await clients.mark()
+            keys, started = await drive(http, target, args.rate, args.seconds)
+            await clients.wait(len(keys), 60)
+            figures.server_cpu_s = round(target.cpu() - cpu0, 2)
+            figures.client_cpu_s = round(await clients.cpu() - client0, 2)
+            checked = await clients.check(keys, target.field)
+            summarise(figures, checked, args.subscribers, keys, started)
+            if runs is not None:
+                fed = asyncio.create_task(drive(http, target, args.rate, args.runs_seconds + 1))
+                cpu0 = target.cpu()
+                rate, late = await runs()
+                fed_cpu = (target.cpu() - cpu0) / max(rate * args.runs_seconds, 1)
+                figures.server_cpu_per_run_ms = (round(alone_cpu * 1000, 2), round(fed_cpu * 1000, 2))
+                figures.runs_per_s_fed = round(rate, 1)
+                if late:
+                    figures.problems.append(f"{late} runs while feeding timed out waiting")
+                await fed
+        finally:
+            await clients.close()
     return figures
 
 
@@ -457,6 +354,7 @@ def main() -> int:
         "--runs-seconds", type=float, default=5.0, help="runWorkflow throughput phases; 0: skip"
     )
     parser.add_argument("--runs-concurrency", type=int, default=16)
+    parser.add_argument("--clients", type=int, default=2, help="client processes holding the subscribers")
     parser.add_argument("--json", action="store_true", help="end with one JSON line")
     args = parser.parse_args()
     rows: list[dict[str, object]] = []
