@@ -13,6 +13,7 @@ from aiohttp import web
 from flowql.engine.errors import StartRefused
 
 from .config import Config, ConfigError, parse_tokens
+from .gc_tuning import freeze_after_startup
 from .jsonlog import configure_logging
 from .persisted import load_manifest
 from .stores import StoreStartupError, store_kind
@@ -217,7 +218,9 @@ def serve(config: Config) -> None:
     sock = listen(config.host, config.port)
 
     async def make_app() -> web.Application:
-        return create_app(config)  # inside the loop: drivers may bind to it
+        app = create_app(config)  # inside the loop: drivers may bind to it
+        app.on_startup.append(freeze_after_startup)  # after the app's own start-up (cleanup_ctx)
+        return app
 
     log.info("starting flowql", extra={"host": config.host, "port": config.port, "auth": config.auth_enabled})
     try:

@@ -3,10 +3,11 @@
 Subscribers whose document, operation name, variables and grant (authenticated, scopes)
 are equal ask for the same bytes, so they share one `SharedExecution`: it subscribes to the
 engine once (the resolver runs once), executes the selection set once per event, encodes
-the `next` payload once and hands the same bytes to each subscriber's socket outbox
-(`ws_outbox.Outbox`) with that subscriber's own frame prefix (its operation id, its
-protocol's message type). Per event and subscriber that is one bytes concatenation and no
-await: a slow socket cannot hold up the others, its outbox closes it instead.
+the `next` payload once and queues it in the `Pump` (fanout_pump.py) for the subscribers it
+has at that moment: the pump frames it once per frame prefix (operation id and protocol's
+message type; mostly one) and appends the same bytes to each subscriber's socket outbox
+(`ws_outbox.Outbox`), in slices that yield to the loop. No delivery awaits a socket: a slow
+one cannot hold up the others, its outbox closes it instead.
 
 Joining late: a subscriber may join an execution that already sent results. What it is
 sent first is the resolver's declaration (`Context.catchup`, see `schema.context.Catchup`):
@@ -38,6 +39,7 @@ from strawberry.utils.aio import aclosing
 
 from flowql.schema import Catchup, Context
 
+from .fanout_pump import Pump
 from .ws_outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,8 @@ class Member:
     prefix: bytes
     """The frame up to the payload: `{"id":"1","type":"next","payload":` (or graphql-ws `data`)."""
     done: asyncio.Future[Outcome] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    gone: bool = False
+    """Left its execution: deliveries still queued in the pump skip it."""
 
     def send(self, payload: bytes) -> None:
         self.outbox.send(self.prefix + payload + b"}")
@@ -94,6 +98,7 @@ class SharedExecution:
         self.members[member] = None
 
     def leave(self, member: Member) -> None:
+        member.gone = True
         self.members.pop(member, None)
         if not self.members and not self.task.done():
             self._fanout.forget(self)
@@ -102,6 +107,7 @@ class SharedExecution:
     async def _run(self) -> None:
         outcome = Outcome.COMPLETED
         query, operation_name = self.key[0], self.key[1]
+        pump = self._fanout.pump
         try:
             source = await self._fanout.schema.subscribe(
                 query,
@@ -115,6 +121,7 @@ class SharedExecution:
                         outcome = Outcome.REFUSED
                         break
                     self._deliver(self._fanout.encode(result))
+                    await pump.room()
         except GraphQLError:
             # Raised by a validation hook (resolvers/budget.py), not yielded: refused before
             # execution all the same, so Strawberry's own path answers with the coded error.
@@ -123,13 +130,15 @@ class SharedExecution:
             log.exception("shared subscription execution failed", extra={"operation": operation_name})
         finally:
             self._fanout.ended(self)
-            for member in self.members:
-                if not member.done.done():
-                    member.done.set_result(outcome)
+            pump.after(lambda: self._settle(outcome))  # after the `next` frames still queued
+
+    def _settle(self, outcome: Outcome) -> None:
+        for member in self.members:
+            if not member.done.done():
+                member.done.set_result(outcome)
 
     def _deliver(self, payload: bytes) -> None:
-        for member in self.members:
-            member.send(payload)
+        self._fanout.pump.deliver(tuple(self.members), payload)
         catchup = self.context.catchup
         if catchup is Catchup.ALL and len(self.sent) < MAX_CATCHUP:
             self.sent.append(payload)
@@ -156,6 +165,7 @@ class Multiplexer:
         """Executions new subscribers may join."""
         self._running: set[SharedExecution] = set()
         self._kinds: dict[tuple[str, str | None], bool] = {}
+        self.pump = Pump()
 
     @property
     def executions(self) -> int:

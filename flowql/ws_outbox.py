@@ -81,26 +81,34 @@ class Outbox:
 
     def send(self, text: bytes) -> None:
         """Queue one message (UTF-8 JSON); it is written at the end of this loop turn."""
+        if self.put(text_frame(text)):
+            asyncio.get_running_loop().call_soon(self.flush)
+
+    def put(self, frame: bytes) -> bool:
+        """Queue one whole frame (`text_frame`) without scheduling its write: True when it
+        is the first one queued, and the caller must then `flush` (the fan-out pump writes
+        each socket it touched once, at the end of its slice)."""
         if self.closed:
-            return
+            return False
         if self._ws.closed or self._transport.is_closing():
             self.closed = True
             self._pending.clear()
-            return
+            return False
         backlog = self._transport.get_write_buffer_size()  # what the kernel did not take
         if backlog > self._limit:
             self._overflow(backlog)
-            return
-        if not self._pending:
-            asyncio.get_running_loop().call_soon(self.flush)
-        self._pending.append(text_frame(text))
+            return False
+        pending = self._pending
+        pending.append(frame)
+        return len(pending) == 1
 
     def flush(self) -> None:
         """Write what is queued now (also called before a close, so the close comes last)."""
-        if not self._pending:
+        pending = self._pending
+        if not pending:
             return
-        data = b"".join(self._pending)
-        self._pending.clear()
+        data = pending[0] if len(pending) == 1 else b"".join(pending)
+        pending.clear()
         if not self.closed and not self._transport.is_closing():
             self._transport.write(data)
 

@@ -1,0 +1,129 @@
+"""Delivery of shared results to their sockets, in bounded slices that yield to the loop.
+
+A shared execution's result goes to every one of its subscribers; at 1,000 subscribers that
+is 1,000 socket writes (the kernel's work, mostly), 10 to 30 ms of loop time in one go.
+Done in one go, every `runWorkflow` step waiting for the loop waits that long. So results
+are queued here and written `slice_size` subscribers at a time, one slice per loop turn:
+between two slices every callback that became ready (engine steps, store replies, HTTP
+requests) runs once. Deliveries keep their order: one FIFO for all executions, and a
+subscriber's frames are appended to its outbox in that order.
+
+Each result is framed once per distinct frame prefix (subscribers that use the same
+operation id and protocol, the common case, get the very same bytes), and the frames a
+slice appends to one socket go out in one write at the slice's end.
+
+The queue is bounded: past `limit` subscriber deliveries waiting, an execution waits
+(`room`) before it takes its next event, so a fan-out that cannot keep up backs up into the
+execution's bus queue, whose overflow policy applies (replay from the store, or CONFLICT for
+live-only streams).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .ws_outbox import Outbox, text_frame
+
+if TYPE_CHECKING:
+    from .fanout import Member
+
+DEFAULT_SLICE = 256
+DEFAULT_LIMIT = 200_000
+
+
+@dataclass(eq=False, slots=True)
+class _Delivery:
+    members: Sequence[Member]
+    payload: bytes
+    index: int = 0
+    frames: dict[bytes, bytes] = field(default_factory=dict)
+
+
+class Pump:
+    def __init__(self, *, slice_size: int = DEFAULT_SLICE, limit: int = DEFAULT_LIMIT) -> None:
+        self._slice = max(1, slice_size)
+        self._limit = limit
+        self._queue: deque[_Delivery | Callable[[], None]] = deque()
+        self._waiting = 0
+        """Subscriber deliveries queued and not yet appended to their outboxes."""
+        self._scheduled = False
+        self._room: asyncio.Event | None = None
+
+    @property
+    def backlog(self) -> int:
+        return self._waiting
+
+    def deliver(self, members: Sequence[Member], payload: bytes) -> None:
+        """Queue `payload` (a `next` payload) for `members` (a snapshot: who joins later is
+        caught up by its execution instead)."""
+        if members:
+            self._queue.append(_Delivery(members, payload))
+            self._waiting += len(members)
+            if len(self._queue) == 1:
+                self._run()  # nothing ahead of it: its first slice now, one loop turn sooner
+            else:
+                self._schedule()
+
+    def after(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once every delivery queued so far is written (an execution's end:
+        `complete` must follow its last `next`)."""
+        self._queue.append(callback)
+        self._schedule()
+
+    async def room(self) -> None:
+        """Return once the backlog is under the limit."""
+        while self._waiting > self._limit:
+            if self._room is None:
+                self._room = asyncio.Event()
+            await self._room.wait()
+
+    def _schedule(self) -> None:
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._turn)
+
+    def _turn(self) -> None:
+        self._scheduled = False
+        self._run()
+
+    def _run(self) -> None:
+        queue, budget = self._queue, self._slice
+        dirty: list[Outbox] = []
+        while queue and budget > 0:
+            head = queue[0]
+            if not isinstance(head, _Delivery):
+                queue.popleft()
+                head()
+                continue
+            members, payload, frames = head.members, head.payload, head.frames
+            start = head.index
+            end = min(len(members), start + budget)
+            for n in range(start, end):
+                member = members[n]
+                if member.gone:
+                    continue
+                frame = frames.get(member.prefix)
+                if frame is None:
+                    frame = frames[member.prefix] = text_frame(member.prefix + payload + b"}")
+                if member.outbox.put(frame):
+                    dirty.append(member.outbox)
+            budget -= end - start
+            self._waiting -= end - start
+            if end == len(members):
+                queue.popleft()
+            else:
+                head.index = end
+        for outbox in dirty:
+            outbox.flush()
+        if self._room is not None and self._waiting <= self._limit:
+            self._room.set()
+            self._room = None
+        if queue:
+            self._schedule()
+
+
+__all__ = ["DEFAULT_LIMIT", "DEFAULT_SLICE", "Pump"]
