@@ -22,6 +22,7 @@ from flowql.engine.pagination import Page, PageRequest
 
 from . import outbox, pages
 from .codec import Doc, decode, encode, from_doc, schema_fields, to_doc, utc
+from .server import Server
 from .versions import Versioned, write_rows
 
 if TYPE_CHECKING:
@@ -48,11 +49,12 @@ class MongoInstanceStore:
     _transitions: AsyncCollection[Doc]
     _inbox: AsyncCollection[Doc]
     _versions: Versioned
+    _server: Server
     _outbox: AsyncCollection[Doc]
     _outbox_on: bool = False
 
     def _instance_versions(self, claims: AsyncCollection[Doc]) -> Versioned:
-        return Versioned("instance", self._instances, claims, self._materialize)
+        return Versioned("instance", self._instances, claims, self._materialize, server=self._server)
 
     async def _materialize(self, claim: Doc) -> None:
         """A claimed save's transitions, stored before the instance document that counts them

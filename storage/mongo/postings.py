@@ -41,6 +41,7 @@ from flowql.engine.models import Account, Posting, Wallet
 
 from ..names import MONGO_SCHEMA_VERSION as SCHEMA_VERSION
 from .codec import Doc, decode, decode_amounts, encode, encode_amounts, from_doc, to_doc
+from .server import Server
 from .versions import Versioned
 
 if TYPE_CHECKING:
@@ -105,19 +106,21 @@ class MongoLedger:
         wallets: AsyncCollection[Doc],
         *,
         versions: AsyncCollection[Doc],
+        server: Server | None = None,
     ) -> None:
+        self._server = server or Server()
         self._postings = postings
         self._accounts = accounts
         self._wallets = wallets
         self._versions = versions
-        self._account_versions = Versioned("account", accounts, versions)
-        self._attempts = Versioned("posting", postings, versions, field="attempt")
+        self._account_versions = Versioned("account", accounts, versions, server=self._server)
+        self._attempts = Versioned("posting", postings, versions, field="attempt", server=self._server)
 
     # --- postings -----------------------------------------------------------------------
     async def post(self, posting: Posting, allow_overdraft: bool) -> Posting:
         if posting.amount < 0:  # would credit the source; refused before anything is written
-            applied = await self._postings.find_one({"_id": posting.reference, "state": APPLIED})
-            if applied is not None:
+            applied = await self._postings.find_one({"_id": posting.reference})
+            if applied is not None and applied["state"] == APPLIED:
                 return _posting(applied)
             raise validation(f"amount: must not be negative, got {posting.amount}", field="amount")
         claimed = await self._claim(posting, allow_overdraft)
@@ -179,9 +182,16 @@ class MongoLedger:
         return posting
 
     async def _finish(self, ref: str, attempt: int, state: str, error: str | None) -> None:
-        await self._postings.update_one(
-            {"_id": ref, "attempt": attempt, "state": PENDING}, {"$set": {"state": state, "error": error}}
-        )
+        change = {"$set": {"state": state, "error": error}}
+        if not self._server.id_filters_only:
+            await self._postings.update_one({"_id": ref, "attempt": attempt, "state": PENDING}, change)
+            return
+        # Checked here, then written by `_id` (see `server`): FerretDB's own filtered update is
+        # the same read then write. Finishers of one attempt agree on its outcome (the legs'
+        # tokens decide it), and a next attempt starts only once this one is finished.
+        stored = await self._postings.find_one({"_id": ref}, {"attempt": 1, "state": 1})
+        if stored is not None and stored["attempt"] == attempt and stored["state"] == PENDING:
+            await self._postings.update_one({"_id": ref}, change)
 
     async def _leg(
         self, posting: Posting, address: str, delta: int, token: str, refusal: str | None = None

@@ -42,6 +42,7 @@ from .ledger import MongoLedgerStore
 from .outbox import MongoOutboxStore
 from .postings import MongoLedger
 from .schema import check_schema, create_indexes
+from .server import Server, detect
 from .triggers import MongoTriggerStore
 from .workflows import MongoWorkflowStore
 
@@ -66,6 +67,7 @@ class MongoStore(
     def __init__(self, *, database: AsyncDatabase[Doc], client: AsyncMongoClient[Doc] | None = None) -> None:
         self._db = database
         self._client = client
+        self._server = Server()
         self._workflows = database[WORKFLOWS]
         self._instances = database[INSTANCES]
         self._transitions = database[TRANSITIONS]
@@ -80,7 +82,7 @@ class MongoStore(
         self._replicas = database[REPLICAS]
         self._pokes = database[POKES]
         self._ledger = MongoLedger(
-            self._postings, self._accounts, self._wallets, versions=database[VERSIONS]
+            self._postings, self._accounts, self._wallets, versions=database[VERSIONS], server=self._server
         )
 
     @property
@@ -97,8 +99,9 @@ class MongoStore(
         return cls(database=client.get_default_database(DEFAULT_DATABASE), client=client)
 
     async def open(self) -> None:
-        """Check the schema version, create missing indexes, then finish postings a crash
-        left pending."""
+        """Find out what the server indexes (`server`), check the schema version, create
+        missing indexes, then finish postings a crash left pending."""
+        await detect(self._db, self._server)
         await check_schema(self._db)
         await create_indexes(self._db)
         await self.recover_postings()

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from .codec import Doc, utc
+from .server import Server
 
 if TYPE_CHECKING:
     from pymongo.asynchronous.collection import AsyncCollection
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
 DUPLICATE_KEY = 11000
 ABANDONED = timedelta(seconds=2)
 """Age after which a claim not yet written is finished by others (its writer crashed)."""
+SETTLE_ROUNDS = 8
+"""Bound on the newer claims a writer that may have landed late finishes again (`_settle`)."""
 
 
 async def write_rows(collection: AsyncCollection[Doc], rows: list[Doc]) -> None:
@@ -86,7 +89,9 @@ class Versioned:
         materialize: Materialize = _nothing,
         *,
         field: str = "version",
+        server: Server | None = None,
     ) -> None:
+        self._server = server or Server()
         self._field = field
         self._kind = kind
         self._docs = docs
@@ -129,17 +134,60 @@ class Versioned:
         if current is not None and current[self._field] == version:
             return True  # a loser of this race already rolled our claim forward
         fenced = fence is not None and current is not None and int(current.get(fence[0]) or 0) != fence[1]
-        if current is None or current[self._field] != expected_version or fenced:
+        stale = current is None or current[self._field] != expected_version
+        if fenced or (stale and not await self._regressed(key, current, expected_version)):
             # Version `expected_version + 1` was never claimed, yet the document is not at
             # `expected_version` (it is missing, or the caller's version was invented), or
             # the caller's fencing token is not the stored one: withdraw the claim.
             await self._claims.delete_one({"_id": ident})
             return False
         await self._materialize(claim)
-        await self._docs.replace_one({"_id": key, self._field: expected_version}, doc)
+        await self._write(doc, expected_version)
+        # No filter beyond `_id` (see `server`): a claim that has no `doc` any more matches
+        # and loses nothing, one that never existed matches nothing.
         previous = claim_id(self._kind, key, expected_version)
-        await self._claims.update_one({"_id": previous, "doc": {"$exists": True}}, {"$unset": {"doc": ""}})
+        await self._claims.update_one({"_id": previous}, {"$unset": {"doc": ""}})
         return True
+
+    async def _write(self, doc: Doc, expected_version: int) -> None:
+        """Replace the document at `expected_version` with `doc` (its claim's winner, or
+        whoever rolls an abandoned claim forward)."""
+        key = doc["_id"]
+        if not self._server.id_filters_only:
+            await self._docs.replace_one({"_id": key, self._field: expected_version}, doc)
+            return
+        # The caller read the document at `expected_version` just before. A write of ours that
+        # lands after a newer version was written (we stalled past ABANDONED and somebody
+        # rolled our claim forward, then moved on) is repaired by `_settle`.
+        await self._docs.replace_one({"_id": key}, doc)
+        await self._settle(key, expected_version + 1)
+
+    async def _regressed(self, key: str, current: Doc | None, expected_version: int) -> bool:
+        """Is the document older than `expected_version` only because a late write is being
+        settled (`_settle`)? Then `expected_version` was written (its claim exists) and our
+        claim of the next one stands: we write it, and the settling writer rewrites it too."""
+        if not self._server.id_filters_only or current is None or current[self._field] > expected_version:
+            return False
+        found = await self._claims.find_one({"_id": claim_id(self._kind, key, expected_version)}, {"_id": 1})
+        return found is not None
+
+    async def _settle(self, key: str, written: int) -> None:
+        """After writing version `written` by `_id` alone: while a newer version is claimed,
+        write the newest claim's document again, so a late write never leaves the document
+        older than its newest claim. Whoever wrote last runs this after its write, so the
+        last write of all is followed by a check that sees every claim made before it."""
+        for _ in range(SETTLE_ROUNDS):
+            newest = written
+            while await self._claims.find_one({"_id": claim_id(self._kind, key, newest + 1)}, {"_id": 1}):
+                newest += 1
+            if newest == written:
+                return
+            claim = await self._claims.find_one({"_id": claim_id(self._kind, key, newest)})
+            if claim is None or "doc" not in claim:
+                return  # withdrawn, or superseded by a claim made since: its writer settles
+            await self._materialize(claim)
+            await self._docs.replace_one({"_id": key}, claim["doc"])
+            written = newest
 
     async def _roll_forward(self, ident: str, key: str, expected_version: int) -> None:
         claim = await self._claims.find_one({"_id": ident})
@@ -150,4 +198,4 @@ class Versioned:
         current = await self._docs.find_one({"_id": key}, {self._field: 1})
         if current is not None and current[self._field] == expected_version:
             await self._materialize(claim)
-            await self._docs.replace_one({"_id": key, self._field: expected_version}, claim["doc"])
+            await self._write(claim["doc"], expected_version)

@@ -122,3 +122,12 @@ class AsyncDatabase:
 
     def get_collection(self, name: str) -> AsyncCollection:
         return self[name]
+
+    async def command(self, name: str) -> dict[str, Any]:
+        """`ping` and `buildInfo` (what the store asks), answered as a MongoDB would."""
+        await asyncio.sleep(0)
+        if name == "buildInfo":
+            return {"version": "7.0.0", "ok": 1.0}
+        if name == "ping":
+            return {"ok": 1.0}
+        raise NotImplementedError(f"mongomock adapter: command {name!r}")

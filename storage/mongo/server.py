@@ -1,0 +1,34 @@
+"""What the store adapts to in the server it talks to, found out once by `open()`.
+
+FerretDB 1.24 on SQLite evaluates every filter but one by reading the whole collection: it
+hands SQLite a `WHERE` only for a filter that is exactly `{_id: <string or ObjectId>}`
+(`internal/backends/sqlite/collection.go`, `Query`); `{_id, version}` or `{_id, $exists}`
+decode every document of the collection in Go. A compare-and-set `replace_one({_id: k,
+version: v})` cost 57 ms at 200 instances and grows with the collection. Its filtered
+writes are a read then a write anyway (not atomic, see `versions`), so on such a server the
+store reads by `_id`, checks the condition itself and writes by `_id`, which is what the
+server would have done, one round trip apart; `versions` then checks that no newer version
+was claimed meanwhile. MongoDB keeps its filtered, atomic writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pymongo.asynchronous.database import AsyncDatabase
+
+    from .codec import Doc
+
+
+@dataclass
+class Server:
+    id_filters_only: bool = False
+    """Only `{_id: value}` filters are indexed: conditional writes are checked by the store."""
+
+
+async def detect(database: AsyncDatabase[Doc], server: Server) -> None:
+    """FerretDB answers `buildInfo` with its own `ferretdbVersion` besides MongoDB's fields."""
+    info = await database.command("buildInfo")
+    server.id_filters_only = "ferretdbVersion" in info

@@ -1,0 +1,86 @@
+"""Claimed versions on both write paths (storage/mongo/versions.py, storage/mongo/server.py):
+filtered writes (MongoDB) and `_id`-only writes checked by the store (FerretDB, whose
+SQLite backend scans the collection for any other filter). The path is what `open()` found
+out about the server; these tests also drive the `_id`-only path on mongomock by hand.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from flowql.storage import names
+from flowql.storage.mongo import MongoStore
+from flowql.storage.mongo.server import Server
+from flowql.storage.mongo.versions import Versioned, claim_id
+from tests.support.mongo import open_mongo_store
+from tests.support.services import MONGODB_URI_VARIABLE
+
+
+@pytest.fixture(params=["mongodb", "mongomock"])
+async def mongo(request: pytest.FixtureRequest) -> AsyncIterator[MongoStore]:
+    uri = request.getfixturevalue("mongodb_uri") if request.param == "mongodb" else None
+    async with open_mongo_store(uri) as store:
+        yield store
+
+
+def versioned(store: MongoStore, *, id_only: bool) -> Versioned:
+    database = store.database
+    return Versioned("thing", database["things"], database[names.VERSIONS], server=Server(id_only))
+
+
+def doc(version: int, **fields: Any) -> dict[str, Any]:
+    return {"_id": "t1", "version": version, **fields}
+
+
+async def test_open_finds_out_whether_filters_beyond_id_are_indexed(
+    mongo: MongoStore, request: pytest.FixtureRequest
+) -> None:
+    """The FerretDB the tests start scans; mongomock (like MongoDB) does not."""
+    started_ferretdb = request.node.callspec.params["mongo"] == "mongodb" and not os.environ.get(
+        MONGODB_URI_VARIABLE
+    )
+    assert mongo._server.id_filters_only is started_ferretdb
+
+
+@pytest.mark.parametrize("id_only", [False, True])
+async def test_each_version_has_one_writer_and_an_invented_one_none(mongo: MongoStore, id_only: bool) -> None:
+    things = versioned(mongo, id_only=id_only)
+    assert await things.insert(doc(1, n="a"))
+    assert await things.replace(doc(2, n="b"), 1)
+    assert not await things.replace(doc(2, n="c"), 1)  # version 2 is taken
+    assert not await things.replace(doc(6, n="d"), 5)  # version 5 was never written
+    assert await mongo.database["things"].find_one({"_id": "t1"}) == doc(2, n="b")
+    assert await mongo.database[names.VERSIONS].find_one({"_id": claim_id("thing", "t1", 6)}) is None
+    tombstone = await mongo.database[names.VERSIONS].find_one({"_id": claim_id("thing", "t1", 2)})
+    assert tombstone is not None and "doc" in tombstone  # the newest claim keeps its document
+    assert await things.replace(doc(3, n="e"), 2)
+    tombstone = await mongo.database[names.VERSIONS].find_one({"_id": claim_id("thing", "t1", 2)})
+    assert tombstone is not None and "doc" not in tombstone
+
+
+async def test_a_late_write_by_id_is_settled_to_the_newest_claim(mongo: MongoStore) -> None:
+    """A writer that stalled after its check writes version 2 over version 4: the write by
+    `_id` alone lands, and the same writer then rewrites the newest claim (4)."""
+    things = versioned(mongo, id_only=True)
+    assert await things.insert(doc(1, n="a"))
+    assert await things.replace(doc(2, n="b"), 1)
+    assert await things.replace(doc(3, n="c"), 2)
+    assert await things.replace(doc(4, n="d"), 3)
+    await things._write(doc(2, n="b"), 1)  # the stalled writer's replace finally lands
+    assert await mongo.database["things"].find_one({"_id": "t1"}) == doc(4, n="d")
+
+
+async def test_a_claim_made_while_a_late_write_is_settled_stands(mongo: MongoStore) -> None:
+    """The document went back to 2 (a late write, not settled yet) while version 3 is written:
+    a writer holding 3 claims 4 and writes it rather than taking version 3 for invented."""
+    things = versioned(mongo, id_only=True)
+    assert await things.insert(doc(1, n="a"))
+    assert await things.replace(doc(2, n="b"), 1)
+    assert await things.replace(doc(3, n="c"), 2)
+    await mongo.database["things"].replace_one({"_id": "t1"}, doc(2, n="b"))  # landed, unsettled
+    assert await things.replace(doc(4, n="d"), 3)
+    assert await mongo.database["things"].find_one({"_id": "t1"}) == doc(4, n="d")
