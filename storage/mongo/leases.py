@@ -80,8 +80,9 @@ class MongoLeaseStore:
         return await self._versions.replace(taken, version, {"transitions": []})
 
     async def poke(self, instance_id: str) -> None:
-        doc = await self._instances.find_one({"_id": instance_id, "running": True}, {"lease_owner": 1})
-        if doc is not None and doc.get("lease_owner"):
+        # By `_id` alone, `running` checked here: FerretDB scans for any other filter (`server`).
+        doc = await self._instances.find_one({"_id": instance_id}, {"lease_owner": 1, "running": 1})
+        if doc is not None and doc.get("running") and doc.get("lease_owner"):
             await self._pokes.insert_one({"owner": doc["lease_owner"], "instance_id": instance_id})
 
     async def due_for(self, owner: str, now: datetime, limit: int) -> list[str]:
