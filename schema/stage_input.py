@@ -86,16 +86,26 @@ class UpdateStageInput:
     account: UpdateAccountInput
 
 
+@strawberry.input(description="Formance's `noop` stage (`{noop: {}}`): succeeds at once, posts nothing.")
+class NoopStageInput:
+    noop: bool | None = strawberry.field(
+        default=UNSET, description="Ignored (an input type needs a field); send `{}`."
+    )
+
+
 @strawberry.input(one_of=True, description="One stage: exactly one kind, with the Formance JSON field names.")
 class StageInput:
     send: SendStageInput | None = UNSET
     delay: DelayStageInput | None = UNSET
     wait_event: WaitEventStageInput | None = strawberry.field(default=UNSET, name="wait_event")
     update: UpdateStageInput | None = UNSET
+    noop: NoopStageInput | None = UNSET
 
 
 def raw_stage(stage: StageInput) -> dict[str, Any]:
     """The stage as Formance JSON (amounts as digit strings: JSON numbers lose digits in browsers)."""
+    if isinstance(stage.noop, NoopStageInput):
+        return {"noop": {}}
     raw = _plain(stage)
     assert isinstance(raw, dict)
     return raw

@@ -91,3 +91,25 @@ async def test_a_refused_stage_names_its_path_in_extensions(api: Api) -> None:
         CREATE, {"w": {"stages": [{"delay": {"duration": "1s"}}, {"teleport": {"to": "mars"}}]}}
     )
     assert error["extensions"] == {"code": "VALIDATION", "field": "stages[1]"}
+
+
+async def test_the_noop_stage_as_formance_writes_it(api: Api) -> None:
+    """Formance's `{"noop": {}}` validates as a JSON variable and inline; it runs and succeeds."""
+    stages = [{"noop": {}}, {"noop": {"noop": True}}]
+    created = (
+        await api.query(
+            "mutation($w: CreateWorkflowInput!) { createWorkflow(input: $w) { id stages "
+            "stageDefinitions { __typename } } }",
+            {"w": {"stages": stages}},
+        )
+    )["createWorkflow"]
+    assert created["stages"] == [{"noop": {}}, {"noop": {}}]
+    assert [d["__typename"] for d in created["stageDefinitions"]] == ["NoopStage", "NoopStage"]
+    run = await api.query(
+        "mutation($id: ID!) { runWorkflow(workflowID: $id, wait: true) { status stages { kind status } } }",
+        {"id": created["id"]},
+    )
+    assert run["runWorkflow"]["status"] == "SUCCEEDED"
+    assert [s["status"] for s in run["runWorkflow"]["stages"]] == ["SUCCEEDED", "SUCCEEDED"]
+    inline = await api.query("mutation { createWorkflow(input: {stages: [{noop: {}}]}) { stages } }")
+    assert inline["createWorkflow"]["stages"] == [{"noop": {}}]
