@@ -42,6 +42,7 @@ from flowql.engine.models import Account, Posting, Wallet
 from ..names import MONGO_SCHEMA_VERSION as SCHEMA_VERSION
 from .codec import Doc, decode, decode_amounts, encode, encode_amounts, from_doc, to_doc
 from .server import Server
+from .turns import Turns
 from .versions import Versioned
 
 if TYPE_CHECKING:
@@ -109,6 +110,7 @@ class MongoLedger:
         server: Server | None = None,
     ) -> None:
         self._server = server or Server()
+        self._turns = Turns()
         self._postings = postings
         self._accounts = accounts
         self._wallets = wallets
@@ -202,25 +204,26 @@ class MongoLedger:
         not go below zero: when it would, the refusal is recorded instead and this returns False.
         """
         key = account_key(posting.ledger, address)
-        lost = 0
-        while True:
-            await _back_off(lost)
-            lost += 1
-            account = await self._accounts.find_one({"_id": key})
-            ring: list[str] = account["applied"] if account else []
-            balances = decode_amounts(account["balances"] if account else None)
-            before = balances.get(posting.asset, 0)
-            if token in ring or (refusal is not None and refusal in ring):
-                return token in ring, before
-            if refusal is not None and before + delta < 0:
-                if await self._write(posting.ledger, address, account, {}, refusal):
-                    return False, before
-                continue
-            balances[posting.asset] = before + delta
-            if await self._write(
-                posting.ledger, address, account, {"balances": encode_amounts(balances)}, token
-            ):
-                return True, before
+        async with self._turns.of(key):  # this process's writers of the account in turn
+            lost = 0
+            while True:
+                await _back_off(lost)
+                lost += 1
+                account = await self._accounts.find_one({"_id": key})
+                ring: list[str] = account["applied"] if account else []
+                balances = decode_amounts(account["balances"] if account else None)
+                before = balances.get(posting.asset, 0)
+                if token in ring or (refusal is not None and refusal in ring):
+                    return token in ring, before
+                if refusal is not None and before + delta < 0:
+                    if await self._write(posting.ledger, address, account, {}, refusal):
+                        return False, before
+                    continue
+                balances[posting.asset] = before + delta
+                if await self._write(
+                    posting.ledger, address, account, {"balances": encode_amounts(balances)}, token
+                ):
+                    return True, before
 
     async def _write(
         self, ledger: str, address: str, account: Doc | None, changes: Doc, token: str | None
@@ -249,14 +252,15 @@ class MongoLedger:
         return _account(ledger, address, doc)
 
     async def set_metadata(self, ledger: str, address: str, metadata: dict[str, str]) -> Account:
-        lost = 0
-        while True:
-            await _back_off(lost)
-            lost += 1
-            doc = await self._accounts.find_one({"_id": account_key(ledger, address)})
-            merged = _account(ledger, address, doc).metadata | metadata
-            if await self._write(ledger, address, doc, {"metadata": encode(merged)}, None):
-                return _account(ledger, address, (doc or {}) | {"metadata": encode(merged)})
+        async with self._turns.of(account_key(ledger, address)):
+            lost = 0
+            while True:
+                await _back_off(lost)
+                lost += 1
+                doc = await self._accounts.find_one({"_id": account_key(ledger, address)})
+                merged = _account(ledger, address, doc).metadata | metadata
+                if await self._write(ledger, address, doc, {"metadata": encode(merged)}, None):
+                    return _account(ledger, address, (doc or {}) | {"metadata": encode(merged)})
 
     # --- wallets ------------------------------------------------------------------------
     async def insert_wallet(self, wallet: Wallet) -> None:
