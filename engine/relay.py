@@ -1,8 +1,9 @@
 """Carries transitions committed by other replicas into this replica's event bus.
 
 The store is the carrier: every `interval` the relay asks which instances were written
-since its last look (an index on `updated_at`, read back `overlap` seconds to catch writes
-whose time was taken before a slower commit), and for each instance whose
+since its last look (by the time the store wrote them, `written_at`, read back `overlap`
+seconds to catch writes stamped before a slower commit; every `SWEEP_EVERY` looks,
+`SWEEP_WINDOW` seconds back, for commits slower still), and for each instance whose
 `transition_count` is past what this bus has carried, reads the missing transitions by
 `seq` and publishes them. The bus then fans them out exactly as local ones, so
 subscriptions, `instanceUpdated` and waiters of `runWorkflow(wait: true)` need nothing of
@@ -13,8 +14,13 @@ carried, local commits included, and drops anything at or below it. So a transit
 published once and in order even when the relay reads it back from the store before the
 local commit that wrote it publishes it. The memory is an LRU of `MAX_TRACKED` instances.
 While nobody listens (no subscription, no waiter) the relay does not read the store and
-forgets what it tracked; the first poll after that carries only transitions at or after its
-window, never old history.
+forgets what it tracked; of an instance it does not track it carries only transitions made
+at most `REPLAY_SLACK` before its window, never old history.
+
+Why `written_at` and not the instance's `updated_at`: a version whose writer died after
+claiming it is written by another replica seconds later (storage/mongo/versions.py); its
+`updated_at` is its first writer's, already out of every window (in testing: a terminal
+transition so finished never reached the subscribers of another replica).
 """
 
 from __future__ import annotations
@@ -36,6 +42,9 @@ log = logging.getLogger(__name__)
 
 MAX_TRACKED = 50_000
 BATCH = 500
+SWEEP_EVERY = 25
+SWEEP_WINDOW = timedelta(seconds=30)
+REPLAY_SLACK = timedelta(seconds=30)
 
 
 class Relay:
@@ -60,6 +69,7 @@ class Relay:
         self._seen: OrderedDict[str, int] = OrderedDict()
         self._since = clock() - self._overlap
         self._idle = True
+        self._polls = 0
         self._task: asyncio.Task[None] | None = None
         self.relayed = 0
         self.lag_observers: list[Callable[[float], None]] = []
@@ -104,7 +114,10 @@ class Relay:
         if self._idle:
             self._idle = False
             self._seen.clear()
+        self._polls += 1
         window = self._since
+        if self._polls % SWEEP_EVERY == 0:
+            window = min(window, now - SWEEP_WINDOW)
         changes = await self._leases.changed_instances(window, BATCH)
         published = 0
         for change in changes:
@@ -113,11 +126,11 @@ class Relay:
                 continue
             missing = await self._store.list_transitions(change.instance_id, last or 0)
             if last is None:
-                missing = [t for t in missing if t.at >= window]
+                missing = [t for t in missing if t.at >= window - REPLAY_SLACK]
             for transition in missing:
                 published += await self._publish(transition)
         if len(changes) == BATCH:
-            self._since = changes[-1].updated_at  # more to read: continue from there at once
+            self._since = changes[-1].written_at  # more to read: continue from there at once
         else:
             self._since = now - self._overlap
         return published

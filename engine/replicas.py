@@ -33,11 +33,12 @@ class ReplicaRecord:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class InstanceChange:
-    """An instance written at `updated_at`, which then had `transition_count` transitions."""
+    """An instance whose version was written (by the store's clock) at `written_at`, which
+    then had `transition_count` transitions."""
 
     instance_id: str
     transition_count: int
-    updated_at: datetime
+    written_at: datetime
 
 
 class LeaseStore(Protocol):
@@ -83,7 +84,9 @@ class LeaseStore(Protocol):
         """Running instances whose lease `owner` holds."""
 
     async def changed_instances(self, since: datetime, limit: int) -> list[InstanceChange]:
-        """Instances written at or after `since`, oldest write first (the relay's feed)."""
+        """Instances written at or after `since`, oldest write first (the relay's feed). The
+        time is that of the write itself, not of the change it stores: a version finished by
+        another writer after its own died counts when it was finally written."""
 
 
 def new_owner(node_id: str) -> str:

@@ -29,6 +29,10 @@ if TYPE_CHECKING:
     from pymongo.asynchronous.collection import AsyncCollection
 
 
+WRITTEN_AT = "written_at"
+"""When the store wrote the instance's current version (the feed of `changed_instances`)."""
+
+
 def _instance_doc(instance: Instance) -> Doc:
     return to_doc(instance, running=not instance.terminated)
 
@@ -54,7 +58,9 @@ class MongoInstanceStore:
     _outbox_on: bool = False
 
     def _instance_versions(self, claims: AsyncCollection[Doc]) -> Versioned:
-        return Versioned("instance", self._instances, claims, self._materialize, server=self._server)
+        return Versioned(
+            "instance", self._instances, claims, self._materialize, server=self._server, stamp=WRITTEN_AT
+        )
 
     async def _materialize(self, claim: Doc) -> None:
         """A claimed save's transitions, stored before the instance document that counts them

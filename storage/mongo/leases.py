@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from flowql.engine.replicas import InstanceChange, ReplicaRecord
 
 from .codec import Doc, encode, utc
+from .instances import WRITTEN_AT
 from .versions import Versioned
 
 if TYPE_CHECKING:
@@ -103,14 +104,14 @@ class MongoLeaseStore:
         return int(await self._instances.count_documents({"lease_owner": owner, "running": True}))
 
     async def changed_instances(self, since: datetime, limit: int) -> list[InstanceChange]:
-        projection = {"transition_count": 1, "updated_at": 1}
-        cursor = self._instances.find({"updated_at": {"$gte": encode(since)}}, projection)
-        docs = await cursor.sort([("updated_at", 1), ("_id", 1)]).limit(limit).to_list(None)
+        projection = {"transition_count": 1, WRITTEN_AT: 1}
+        cursor = self._instances.find({WRITTEN_AT: {"$gte": encode(since)}}, projection)
+        docs = await cursor.sort([(WRITTEN_AT, 1), ("_id", 1)]).limit(limit).to_list(None)
         return [
             InstanceChange(
                 instance_id=doc["_id"],
                 transition_count=int(doc.get("transition_count") or 0),
-                updated_at=utc(doc["updated_at"]),
+                written_at=utc(doc[WRITTEN_AT]),
             )
             for doc in docs
         ]

@@ -55,7 +55,7 @@ INDEXES: dict[str, list[IndexSpec]] = {
         ("by_status_page", [("status", ASC), *NEWEST_FIRST], {}),
         ("by_workflow_status", [("workflow_id", ASC), ("status", ASC), *NEWEST_FIRST], {}),
         ("by_owner", [("lease_owner", ASC), ("running", ASC), ("wake_at", ASC)], {}),
-        ("by_updated", [("updated_at", ASC), ("_id", ASC)], {}),
+        ("by_written", [("written_at", ASC), ("_id", ASC)], {}),
     ],
     REPLICAS: [("by_expiry", [("expires_at", ASC)], {})],
     POKES: [("by_owner", [("owner", ASC)], {})],

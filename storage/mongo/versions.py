@@ -90,9 +90,14 @@ class Versioned:
         *,
         field: str = "version",
         server: Server | None = None,
+        stamp: str | None = None,
     ) -> None:
         self._server = server or Server()
         self._field = field
+        self._stamp = stamp
+        """A field set to the time each version is actually written (not when it was made or
+        claimed: a version rolled forward after its writer died is written seconds later),
+        for readers that follow writes by time (the relay of other replicas' transitions)."""
         self._kind = kind
         self._docs = docs
         self._claims = claims
@@ -101,7 +106,7 @@ class Versioned:
     async def insert(self, doc: Doc) -> bool:
         """Insert the first version; False when `_id` exists."""
         try:
-            await self._docs.insert_one(doc)
+            await self._docs.insert_one(self._stamped(doc))
         except DuplicateKeyError:
             return False
         return True
@@ -154,13 +159,16 @@ class Versioned:
         whoever rolls an abandoned claim forward)."""
         key = doc["_id"]
         if not self._server.id_filters_only:
-            await self._docs.replace_one({"_id": key, self._field: expected_version}, doc)
+            await self._docs.replace_one({"_id": key, self._field: expected_version}, self._stamped(doc))
             return
         # The caller read the document at `expected_version` just before. A write of ours that
         # lands after a newer version was written (we stalled past ABANDONED and somebody
         # rolled our claim forward, then moved on) is repaired by `_settle`.
-        await self._docs.replace_one({"_id": key}, doc)
+        await self._docs.replace_one({"_id": key}, self._stamped(doc))
         await self._settle(key, expected_version + 1)
+
+    def _stamped(self, doc: Doc) -> Doc:
+        return doc if self._stamp is None else {**doc, self._stamp: datetime.now(UTC)}
 
     async def _regressed(self, key: str, current: Doc | None, expected_version: int) -> bool:
         """Is the document older than `expected_version` only because a late write is being
@@ -186,7 +194,7 @@ class Versioned:
             if claim is None or "doc" not in claim:
                 return  # withdrawn, or superseded by a claim made since: its writer settles
             await self._materialize(claim)
-            await self._docs.replace_one({"_id": key}, claim["doc"])
+            await self._docs.replace_one({"_id": key}, self._stamped(claim["doc"]))
             written = newest
 
     async def _roll_forward(self, ident: str, key: str, expected_version: int) -> None:

@@ -186,15 +186,30 @@ async def test_pokes_reach_the_owner_once_with_its_due_timers(mongo: MongoStore)
     assert await mongo.due_for("b/1", at(6), 10) == ["other"]
 
 
-async def test_the_change_feed_lists_writes_since_a_time(mongo: MongoStore) -> None:
+async def test_the_change_feed_lists_writes_by_when_the_store_wrote_them(mongo: MongoStore) -> None:
+    before = datetime.now(UTC) - timedelta(milliseconds=5)
     first = held_by("a/1", "i1")
     second = instance("wf", 2, ident="i2", lease_owner="b/1", lease_epoch=1, transition_count=1)
     await mongo.insert_instance(first, [transition(first, 1)])
     await mongo.insert_instance(second, [transition(second, 1)])
-    moved = first.model_copy(update={"updated_at": at(3), "transition_count": 2})
+    moved = first.model_copy(update={"transition_count": 2})  # updated_at stays in 2026-01-01
     await mongo.save_instance(moved, expected_version=0, transitions=[transition(first, 2)])
-    changes = await mongo.changed_instances(at(2), 10)
+    changes = await mongo.changed_instances(before, 10)
     assert [(c.instance_id, c.transition_count) for c in changes] == [("i2", 1), ("i1", 2)]
-    later = await mongo.changed_instances(at(2) + timedelta(seconds=0.5), 10)
-    assert [c.instance_id for c in later] == ["i1"]
-    assert len(await mongo.changed_instances(at(0), 1)) == 1
+    assert await mongo.changed_instances(datetime.now(UTC) + timedelta(seconds=1), 10) == []
+    assert len(await mongo.changed_instances(before, 1)) == 1
+
+
+async def test_a_version_finished_by_another_writer_is_in_the_feed_when_written(mongo: MongoStore) -> None:
+    orphan = held_by("dead/1", "i1")
+    await mongo.insert_instance(orphan, [transition(orphan, 1)])
+    doc = await mongo.database[names.INSTANCES].find_one({"_id": "i1"})
+    assert doc is not None
+    doc.update(version=1, status="SUCCEEDED", running=False, transition_count=2)
+    doc.pop("written_at")
+    claimed_at = datetime.now(UTC) - timedelta(seconds=10)  # its writer died 10 s ago
+    claim = {"_id": "instance/i1@1", "doc": doc, "claimed_at": claimed_at}
+    await mongo.database[names.VERSIONS].insert_one(claim)
+    rolled = datetime.now(UTC) - timedelta(milliseconds=5)
+    assert await mongo.claim_orphans("b/1", frozenset({"b/1"}), 10) == []  # rolls it forward
+    assert [c.instance_id for c in await mongo.changed_instances(rolled, 10)] == ["i1"]
