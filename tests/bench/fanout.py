@@ -15,13 +15,18 @@ flowql's commit time, the ticker's publish time; both in milliseconds, so up to 
 high), deliveries/s, server RSS growth per subscriber (KB), server CPU while driving, and
 whether every subscriber got every event once and in order; then the ratios flowql/bare.
 For flowql also `runWorkflow(wait: true)` throughput of another workflow (a separate client
-process, `--runs-concurrency` in flight) alone and while the subscribers are being fed.
+process, `--runs-concurrency` in flight) alone (before any subscriber), then in
+`--runs-rounds` rounds of two back-to-back phases with the subscribers connected: idle, and
+while they are being fed; the fed/idle ratio is the median over the rounds (the machine's
+load drifts between phases that are far apart).
 
     python tests/bench/fanout.py [--subscribers 1000] [--rate 10] [--seconds 10]
-        [--protocol graphql-transport-ws|graphql-ws] [--repeat 1] [--only flowql|bare] [--json]
+        [--protocol graphql-transport-ws|graphql-ws] [--repeat 1] [--only flowql|bare]
+        [--clients 2] [--runs-seconds 5] [--runs-rounds 3] [--json]
 
-The client and both servers share the machine: client time is inside every figure, the
-same for both servers. Repeat runs alternate which server goes first.
+The subscribers live in `--clients` worker processes (tests/bench/fanout_client.py), the
+same client for both servers; client and servers share the machine, so client time is
+inside every figure. Repeat runs alternate which server goes first.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 import aiohttp
@@ -119,6 +125,8 @@ class Figures:
     client_cpu_s: float = 0.0
     runs_per_s_alone: float | None = None
     runs_per_s_fed: float | None = None
+    runs_rounds: list[tuple[float, float]] = field(default_factory=list)
+    """(idle, fed) runs/s per round: subscribers connected, then the same being fed."""
     server_cpu_per_run_ms: tuple[float, float] | None = None
     """Server CPU per run, alone and while feeding (includes the fan-out in the second)."""
 
@@ -189,15 +197,22 @@ async def measure(
             checked = await clients.check(keys, target.field)
             summarise(figures, checked, args.subscribers, keys, started)
             if runs is not None:
-                fed = asyncio.create_task(drive(http, target, args.rate, args.runs_seconds + 1))
-                cpu0 = target.cpu()
-                rate, late = await runs()
-                fed_cpu = (target.cpu() - cpu0) / max(rate * args.runs_seconds, 1)
+                # Rounds of idle then fed, back to back: the machine's load drifts (other
+                # processes share it), a round's two phases see about the same.
+                fed_cpu = 0.0
+                for _ in range(args.runs_rounds):
+                    idle, late = await runs()
+                    feeding = asyncio.create_task(drive(http, target, args.rate, args.runs_seconds + 1))
+                    cpu0 = target.cpu()
+                    rate, late_fed = await runs()
+                    fed_cpu += (target.cpu() - cpu0) / max(rate * args.runs_seconds, 1) / args.runs_rounds
+                    figures.runs_rounds.append((round(idle, 1), round(rate, 1)))
+                    if late or late_fed:
+                        figures.problems.append(f"{late + late_fed} runs timed out waiting")
+                    await feeding
+                    await clients.wait(0, 10)
                 figures.server_cpu_per_run_ms = (round(alone_cpu * 1000, 2), round(fed_cpu * 1000, 2))
-                figures.runs_per_s_fed = round(rate, 1)
-                if late:
-                    figures.problems.append(f"{late} runs while feeding timed out waiting")
-                await fed
+                figures.runs_per_s_fed = round(median(fed for _, fed in figures.runs_rounds), 1)
         finally:
             await clients.close()
     return figures
@@ -314,9 +329,11 @@ def show(figures: Figures) -> None:
     )
     if figures.runs_per_s_alone is not None:
         ratio = (figures.runs_per_s_fed or 0) / figures.runs_per_s_alone
+        paired = median(fed / idle for idle, fed in figures.runs_rounds if idle)
         print(
             f"         runWorkflow(wait) {figures.runs_per_s_alone}/s alone, "
             f"{figures.runs_per_s_fed}/s while feeding the subscribers ({ratio:.0%}); "
+            f"rounds (idle, fed) {figures.runs_rounds}: fed/idle median {paired:.0%}; "
             f"server CPU per run {figures.server_cpu_per_run_ms} ms"
         )
     for problem in figures.problems:
@@ -354,6 +371,9 @@ def main() -> int:
         "--runs-seconds", type=float, default=5.0, help="runWorkflow throughput phases; 0: skip"
     )
     parser.add_argument("--runs-concurrency", type=int, default=16)
+    parser.add_argument(
+        "--runs-rounds", type=int, default=3, help="idle/fed throughput rounds with the subscribers connected"
+    )
     parser.add_argument("--clients", type=int, default=2, help="client processes holding the subscribers")
     parser.add_argument("--json", action="store_true", help="end with one JSON line")
     args = parser.parse_args()
