@@ -90,12 +90,14 @@ class SharedExecution:
         (Catchup.LATEST) or nothing."""
         self._fanout = fanout
         self._variables = variables
+        self._joined = 0
         self.task = asyncio.get_running_loop().create_task(self._run())
 
     def join(self, member: Member) -> None:
         for payload in self.sent:
             member.send(payload)
         self.members[member] = None
+        self._joined += 1  # the pump may no longer add results to a delivery queued before
 
     def leave(self, member: Member) -> None:
         member.gone = True
@@ -138,7 +140,7 @@ class SharedExecution:
                 member.done.set_result(outcome)
 
     def _deliver(self, payload: bytes) -> None:
-        self._fanout.pump.deliver(tuple(self.members), payload)
+        self._fanout.pump.deliver(tuple(self.members), payload, (self, self._joined))
         catchup = self.context.catchup
         if catchup is Catchup.ALL and len(self.sent) < MAX_CATCHUP:
             self.sent.append(payload)

@@ -102,3 +102,27 @@ async def test_members_settle_with_an_outcome() -> None:
     pump = Pump()
     pump.after(lambda: member.done.set_result(Outcome.COMPLETED))
     assert await asyncio.wait_for(member.done, 1) is Outcome.COMPLETED
+
+
+async def test_a_result_queued_behind_its_predecessor_shares_its_writes() -> None:
+    subscribers, transports = members(6)
+    pump = Pump(slice_size=2)
+    pump.deliver(subscribers, b"1", "group")  # the first two written at once
+    pump.deliver(subscribers, b"2", "group")
+    for _ in range(6):
+        await asyncio.sleep(0)
+    for n, transport in enumerate(transports):
+        assert received(transport) == [PREFIX + b"1}", PREFIX + b"2}"]
+        assert len(transport.writes) == (2 if n < 2 else 1)
+    assert pump.backlog == 0
+
+
+async def test_results_for_other_subscribers_are_not_merged() -> None:
+    subscribers, transports = members(4)
+    pump = Pump(slice_size=2)
+    pump.deliver(subscribers, b"1", ("execution", 1))
+    pump.deliver(subscribers[:3], b"2", ("execution", 2))  # one joined or left in between
+    for _ in range(6):
+        await asyncio.sleep(0)
+    assert [len(received(t)) for t in transports] == [2, 2, 2, 1]
+    assert received(transports[2]) == [PREFIX + b"1}", PREFIX + b"2}"]
