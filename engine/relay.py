@@ -12,10 +12,13 @@ their own.
 The relay is also the bus's gate: it remembers, per instance, the last `seq` this bus
 carried, local commits included, and drops anything at or below it. So a transition is
 published once and in order even when the relay reads it back from the store before the
-local commit that wrote it publishes it. The memory is an LRU of `MAX_TRACKED` instances.
-While nobody listens (no subscription, no waiter) the relay does not read the store and
-forgets what it tracked; of an instance it does not track it carries only transitions made
-at most `REPLAY_SLACK` before its window, never old history.
+local commit that wrote it publishes it. The memory is an LRU of `MAX_TRACKED` instances,
+kept while nobody listens (no subscription, no waiter: then the relay does not read the
+store), since local commits go on passing the gate: forgetting it there let the relay
+publish again what the bus had carried just before (a GraphQL subscriber counted a
+`stageTransitions(workflowID)` transition twice, and so did the metrics). Of an instance it
+does not track it carries only transitions made at most `REPLAY_SLACK` before its window,
+never old history.
 
 Why `written_at` and not the instance's `updated_at`: a version whose writer died after
 claiming it is written by another replica seconds later (storage/mongo/versions.py); its
@@ -68,7 +71,6 @@ class Relay:
         self._clock = clock
         self._seen: OrderedDict[str, int] = OrderedDict()
         self._since = clock() - self._overlap
-        self._idle = True
         self._polls = 0
         self._task: asyncio.Task[None] | None = None
         self.relayed = 0
@@ -108,12 +110,8 @@ class Relay:
         """One look at the store; returns how many transitions were published."""
         now = self._clock()
         if self._bus.subscription_count == 0 and not self._executor.has_waiters:
-            self._idle = True
             self._since = now - self._overlap
             return 0
-        if self._idle:
-            self._idle = False
-            self._seen.clear()
         self._polls += 1
         window = self._since
         if self._polls % SWEEP_EVERY == 0:

@@ -130,3 +130,16 @@ async def test_a_replica_that_stops_beating_is_taken_over(pair: tuple[Engine, En
     assert taken.status is InstanceStatus.SUCCEEDED
     assert (taken.lease_owner, taken.lease_epoch) == (b.cluster.owner, 2)
     assert b.cluster.keeper.takeovers == 1
+
+
+async def test_what_the_bus_carried_is_not_carried_again_after_an_idle_spell(
+    pair: tuple[Engine, Engine],
+) -> None:
+    a, _ = pair
+    workflow = await a.orchestration.create_workflow(name="w", stages=[{"delay": {"duration": "1ms"}}])
+    done = await a.orchestration.run_workflow(workflow.id, wait=True)  # the relay runs: a waiter
+    assert done.status is InstanceStatus.SUCCEEDED
+    await asyncio.sleep(0.2)  # no waiter, no subscriber: the relay idles
+    late = a.bus.subscribe(workflow.id)  # and runs again, reading the store
+    await asyncio.sleep(0.5)
+    assert late.queue.qsize() == 0, "a finished instance's transitions were published twice"
