@@ -237,3 +237,21 @@ def test_bad_links_are_refused_at_create(source: str, position: str, message: st
         compile_expression("filter", source)
     assert caught.value.message.startswith(f"filter: {position}")
     assert message in caught.value.message
+
+
+def test_link_origins_from_flags_and_environment() -> None:
+    from flowql.cli import build_parser, config_from
+    from flowql.config import Config, ConfigError
+
+    config = Config.from_env({"FLOWQL_LINK_ORIGINS": "http://127.0.0.1:8081  HTTPS://Stack.Example.com:443/"})
+    assert config.link_origins == ("http://127.0.0.1:8081", "https://stack.example.com")
+    args = build_parser().parse_args(
+        ["serve", "--link-origin", "https://a.example", "--link-origin", "http://b:9"]
+    )
+    assert config_from(args).link_origins == ("https://a.example", "http://b:9")
+    with pytest.raises(ConfigError, match="link_origins"):
+        Config.from_env({"FLOWQL_LINK_ORIGINS": "https://a.example/api/ledger"})
+    fetcher = HttpLinks(Config.from_env({"FLOWQL_LINK_ORIGINS": "https://a.example"}).link_origins)
+    assert fetcher.accepts("https://a.example/api/x?y=1") and fetcher.accepts("https://A.example:443/x")
+    assert not fetcher.accepts("https://a.example:8443/x") and not fetcher.accepts("http://a.example/x")
+    assert not fetcher.accepts("https://user@a.example/x") and not fetcher.accepts("file:///etc/passwd")
