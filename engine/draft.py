@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from .clock import utc_now
-from .models import Activity, Instance, InstanceStatus, StageState, StageStatus, Transition
+from .models import Activity, HistoryEntry, Instance, InstanceStatus, StageState, StageStatus, Transition
 from .stages import StageKind
 
 _FINAL_STAGE_STATUS = {
@@ -28,11 +28,13 @@ class Draft:
         self.base_version = instance.version
         self.instance = instance
         self.transitions: list[Transition] = []
+        self.history: list[HistoryEntry] = []
+        """Activities ended in this step, stored with the commit."""
         self.touched = False
 
     @property
     def changed(self) -> bool:
-        return self.touched or bool(self.transitions)
+        return self.touched or bool(self.transitions) or bool(self.history)
 
     @property
     def stage(self) -> StageState:
@@ -68,10 +70,9 @@ class Draft:
         current = self.instance.current
         if status is InstanceStatus.CANCELLED:
             error = error or CANCELED
-            if current is not None and current.history and not current.history[-1].terminated:
-                pending = current.history[-1]
-                pending.terminated, pending.terminated_at = True, self.now()
-                pending.error, pending.next_execution = ACTIVITY_CANCELLED, None
+            if current is not None and current.pending is not None:
+                ended = {"terminated": True, "terminated_at": self.now(), "next_execution": None}
+                self.add_activity(current.pending.model_copy(update=ended | {"error": ACTIVITY_CANCELLED}))
         if current is not None and not current.terminated:
             self.instance.status = status  # so the stage transition carries the final status
             self.set_status(_FINAL_STAGE_STATUS[status], error=error)
@@ -88,8 +89,27 @@ class Draft:
         self.touched = True
 
     def add_activity(self, activity: Activity) -> None:
-        self.stage.history.append(activity)
+        """An ended activity joins the stage's stored history; one not ended becomes its
+        pending activity (replacing the previous attempt's)."""
+        stage = self.stage
         self.touched = True
+        if not activity.terminated:
+            stage.pending = activity
+            return
+        stage.pending = None
+        stage.history_count += 1
+        if activity.error is None:
+            stage.succeeded += 1
+        entry = HistoryEntry(
+            instance_id=self.instance.id, stage=stage.stage, n=stage.history_count, activity=activity
+        )
+        self.history.append(entry)
+
+    def add_failure(self, activity: Activity) -> None:
+        """An ended entry that leaves the pending activity pending (a driver failure)."""
+        pending = self.stage.pending
+        self.add_activity(activity)
+        self.stage.pending = pending
 
     def set_wake(self, at: datetime | None) -> None:
         self.instance.wake_at = at

@@ -303,7 +303,10 @@ class Executor:
     async def _commit(self, draft: Draft) -> Instance:
         """Write, then publish."""
         saved = await self._store.save_instance(
-            draft.ready_to_save(), expected_version=draft.base_version, transitions=draft.transitions
+            draft.ready_to_save(),
+            expected_version=draft.base_version,
+            transitions=draft.transitions,
+            history=draft.history,
         )
         self._publish(draft.transitions)
         if saved.wake_at is not None and self._on_wake_at is not None:
@@ -345,8 +348,8 @@ class Executor:
 
 
 def _record_failure(draft: Draft, failures: int, error: Exception, retry_at: datetime | None) -> None:
-    """A `DriverFailure` entry in the current stage's history, before an unfinished activity
-    (the steps read an activity's last attempt from the end of the history)."""
+    """A `DriverFailure` entry in the current stage's history (an activity waiting for its
+    next attempt stays pending, after it)."""
     stage = draft.instance.current
     if stage is None:
         return
@@ -363,6 +366,4 @@ def _record_failure(draft: Draft, failures: int, error: Exception, retry_at: dat
         last_failure=f"internal error ({reason})",
         next_execution=retry_at,
     )
-    at = len(stage.history) - 1 if stage.history and not stage.history[-1].terminated else len(stage.history)
-    stage.history.insert(at, entry)
-    draft.touched = True
+    draft.add_failure(entry)

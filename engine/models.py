@@ -102,17 +102,41 @@ class Activity(_Model):
 
 
 class StageState(_Model):
+    """One reached stage. Its history is stored beside the instance, one `HistoryEntry` per
+    ended activity (numbered 1..`history_count`); only the activity waiting for its next
+    attempt (`pending`, at most one) stays here, so the instance stays small."""
+
     stage: int
     kind: StageKind
     status: StageStatus
     started_at: datetime
     terminated_at: datetime | None = None
     error: str | None = None
-    history: list[Activity] = []
+    history_count: int = 0
+    """Ended activities stored for this stage: entries past it are from a lost write."""
+    succeeded: int = 0
+    """Of those, the ones that ended without an error (a send resumes after them)."""
+    pending: Activity | None = None
+    """The activity waiting for its next attempt; it ends the history when there is one."""
 
     @property
     def terminated(self) -> bool:
         return self.status.terminal
+
+    @property
+    def history_length(self) -> int:
+        """Entries of its history, the pending activity included."""
+        return self.history_count + (self.pending is not None)
+
+
+class HistoryEntry(_Model):
+    """One ended activity of a stage, stored under `(instance_id, stage, n)`."""
+
+    instance_id: str
+    stage: int
+    n: int
+    """Its place in the stage's history, from 1."""
+    activity: Activity
 
 
 class Instance(_Model):
@@ -130,8 +154,9 @@ class Instance(_Model):
     """Due time of the current delay or retry: the store indexes it for the scheduler."""
     waiting_for: str | None = None
     """Event name the current wait_event stage expects."""
-    consumed_events: list[str] = []
-    """IDs of inbox events already handled (consumed or ignored)."""
+    inbox_cursor: int = 0
+    """Position of the last inbox event handled (consumed or ignored): the inbox is read
+    after it, so each event is handled once."""
     transition_count: int = 0
     driver_failures: int = 0
     """Unexpected engine failures while driving it (engine/executor.py bounds them)."""
@@ -169,6 +194,9 @@ class InboxEvent(_Model):
     instance_id: str
     name: str
     received_at: datetime
+    position: int = 0
+    """Its place in the instance's inbox, from 1, given by the store when it is appended
+    (0 until then): positions have no gaps and are visible in order."""
 
 
 # --- triggers --------------------------------------------------------------------------

@@ -15,9 +15,11 @@ from .errors import FlowqlError, conflict, not_found, validation
 from .executor import Executor
 from .models import (
     Activity,
+    HistoryEntry,
     InboxEvent,
     Instance,
     InstanceStatus,
+    StageState,
     StageStatus,
     Transition,
     Workflow,
@@ -28,7 +30,10 @@ from .models import (
 )
 from .pagination import Page, PageRequest
 from .stages import MAX_VARIABLE_LENGTH, SendSpec, StageKind, StageSpec, parse_stages
-from .store import Store
+from .store import MAX_RANGES, MAX_ROWS, HistoryRange, Store
+
+StagePage = tuple[str, StageState, int, int]
+"""`(instance_id, stage, after, first)`: entries `after + 1 ...` of a stage's history, at most `first`."""
 
 MAX_STAGES = 1000
 MAX_VARIABLES = 1000
@@ -185,10 +190,10 @@ class Orchestration:
         if not _may_take(instance, event):
             await self._append(event)
             self._executor.wake(instance_id)
-            return await self.get_instance(instance_id)
+            return instance  # the event changes nothing it shows: no second read
         subscription = self._bus.subscribe(instance_id)
         try:
-            await self._append(event)
+            event = await self._append(event)
             self._executor.wake(instance_id)
             async with asyncio.timeout(self.run_timeout):
                 while True:
@@ -201,26 +206,56 @@ class Orchestration:
         finally:
             self._bus.unsubscribe(subscription)
 
-    async def _append(self, event: InboxEvent) -> None:
-        await self._store.append_event(event)
+    async def _append(self, event: InboxEvent) -> InboxEvent:
+        stored = await self._store.append_event(event)
         if self._poke is not None:  # the instance may be held by another replica
             await self._poke(event.instance_id)
+        return stored
 
     async def cancel_instance(self, instance_id: str) -> Instance:
         return await self._executor.cancel(instance_id)
 
-    async def stage_history(self, instance_id: str, stage: int) -> list[Activity]:
+    async def stage_history(
+        self, instance_id: str, stage: int, *, after: int = 0, first: int = MAX_ROWS
+    ) -> list[Activity]:
+        """Entries `after + 1 ...` of one stage's history (its ended activities, then the
+        one waiting for its next attempt), at most `first`: one read of the instance, one of
+        its workflow, one of the entries."""
         instance = await self.get_instance(instance_id)
         workflow = await self._store.get_workflow(instance.workflow_id)
         count = len(workflow.config.stages) if workflow else len(instance.stages)
         if not 0 <= stage < count:
             raise validation(f"stage: must be between 0 and {count - 1}, got {stage}", field="stage")
         reached = [s for s in instance.stages if s.stage == stage]
-        return reached[0].history if reached else []
+        if not reached:
+            return []
+        pages = await self.load_stage_histories([(instance_id, reached[0], after, first)])
+        return pages[0]
 
-    async def transitions(self, instance_id: str, after_seq: int = 0) -> list[Transition]:
+    async def load_stage_histories(self, stages: Sequence[StagePage]) -> list[list[Activity]]:
+        """For each `(instance_id, stage, after, first)`, the page of that stage's history
+        as `stage_history` gives it, in one store query for them all (a page of stages)."""
+        ranges = [
+            history_range(instance_id, state, after, first) for instance_id, state, after, first in stages
+        ]
+        found: dict[tuple[str, int], list[HistoryEntry]] = {}
+        for start in range(0, len(ranges), MAX_RANGES):
+            found |= await self._store.get_history(ranges[start : start + MAX_RANGES])
+        pages: list[list[Activity]] = []
+        for (instance_id, state, after, first), wanted in zip(stages, ranges, strict=True):
+            page = [entry.activity for entry in found.get((instance_id, state.stage), [])]
+            at_end = wanted.until == state.history_count and after <= state.history_count
+            if state.pending is not None and at_end and len(page) < first:
+                page.append(state.pending)
+            pages.append(page)
+        return pages
+
+    async def transitions(
+        self, instance_id: str, after_seq: int = 0, first: int = MAX_ROWS
+    ) -> list[Transition]:
+        """Transitions after `after_seq`, at most `first` (at most `MAX_ROWS`)."""
         await self.get_instance(instance_id)
-        return await self._store.list_transitions(instance_id, after_seq)
+        return await self._store.list_transitions(instance_id, after_seq, first)
 
     async def watch_instance(self, instance_id: str) -> AsyncIterator[Transition]:
         """Stored transitions first, then live ones, in order, none twice; ends when the
@@ -231,11 +266,15 @@ class Orchestration:
         while True:
             subscription = self._bus.subscribe(instance_id)
             try:
-                for transition in await self._store.list_transitions(instance_id, last):
-                    last = transition.seq
-                    yield transition
-                    if transition.instance_status.value != "RUNNING":
-                        return
+                while True:
+                    stored = await self._store.list_transitions(instance_id, last)
+                    for transition in stored:
+                        last = transition.seq
+                        yield transition
+                        if transition.instance_status.value != "RUNNING":
+                            return
+                    if len(stored) < MAX_ROWS:
+                        break
                 if instance.terminated and last >= instance.transition_count:
                     return
                 async for transition in subscription:
@@ -312,14 +351,22 @@ def _retry_policy(raw: object) -> WorkflowRetry | None:
     return WorkflowRetry(max_attempts=attempts)
 
 
+def history_range(instance_id: str, stage: StageState, after: int, first: int) -> HistoryRange:
+    """The stored entries of a page of a stage's history: those its `history_count` covers."""
+    start = min(max(after, 0), stage.history_count)
+    return HistoryRange(
+        instance_id, stage.stage, start, min(stage.history_count, start + max(min(first, MAX_ROWS), 0))
+    )
+
+
 def _may_take(instance: Instance, event: InboxEvent) -> bool:
     """Whether the instance's current stage is a wait_event stage that may still take this
     event: waiting for its name, or started and not yet waiting (the executor is on it)."""
     current = instance.current
     if instance.terminated or current is None or current.kind is not StageKind.WAIT_EVENT:
         return False
-    if event.id in instance.consumed_events:
-        return False
+    if event.position and event.position <= instance.inbox_cursor:
+        return False  # handled already
     if current.status is StageStatus.RUNNING:
         return True
     return current.status is StageStatus.WAITING and instance.waiting_for == event.name

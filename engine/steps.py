@@ -33,6 +33,9 @@ from .stages import (
     parse_stage,
 )
 
+INBOX_BATCH = 100
+"""Inbox events one commit handles at most."""
+
 
 class Move(Enum):
     CONTINUE = "continue"
@@ -44,7 +47,8 @@ class Move(Enum):
 class StepDeps:
     ledger: Ledger
     retry: RetryPolicy
-    inbox: Callable[[str], Awaitable[list[InboxEvent]]]
+    inbox: Callable[[str, int, int], Awaitable[list[InboxEvent]]]
+    """`(instance_id, after, limit)`: the inbox events after position `after`, in order."""
     on_retry: Callable[[str], None] | None = None
     """Told the stage kind of each attempt that failed and will be retried (a metric)."""
 
@@ -143,7 +147,7 @@ async def _send(draft: Draft, workflow: Workflow, spec: SendSpec, deps: StepDeps
         steps = await deps.ledger.plan(spec)
     except FlowqlError as error:  # a bad address, an unknown wallet: final
         return _fail(draft, f"{error.code.value}: {error.message}")
-    done = sum(1 for a in draft.stage.history if a.terminated and a.error is None)
+    done = draft.stage.succeeded
     base = f"{draft.instance.id}:{draft.stage.stage}"
     postings = sum(1 for step in steps[:done] if isinstance(step, Transfer))
     for step in steps[done:]:
@@ -193,15 +197,14 @@ async def _attempt(
 ) -> Move | None:
     """Run one activity: None when it succeeded, else the move (retry later, or failed)."""
     stage = draft.stage
-    previous = stage.history[-1] if stage.history and not stage.history[-1].terminated else None
+    previous = stage.pending
     attempt = previous.attempt if previous else 1
     """A pending entry carries the attempt it schedules (Temporal's pending activity does)."""
     started = previous.started_at if previous else draft.now()
 
     def record(*, ended: bool = True, scheduled: int | None = None, **outcome: Any) -> None:
-        """One history entry per activity: an attempt replaces the previous attempt's entry."""
-        if previous is not None:
-            stage.history.pop()
+        """One history entry per activity: an attempt replaces the previous attempt's entry
+        (the pending one)."""
         if ended:
             outcome.update(terminated=True, terminated_at=draft.now())
         number = scheduled or attempt
@@ -258,12 +261,12 @@ def _wake_from_delay(draft: Draft, workflow: Workflow) -> Move:
 
 
 async def _wait_for_event(draft: Draft, workflow: Workflow, deps: StepDeps) -> Move:
+    """Handles the inbox events after the instance's cursor, at most `INBOX_BATCH` per
+    commit (a commit carries their history entries: it stays small)."""
     instance = draft.instance
-    handled = set(instance.consumed_events)
-    for event in await deps.inbox(instance.id):
-        if event.id in handled:
-            continue
-        instance.consumed_events.append(event.id)
+    events = await deps.inbox(instance.id, instance.inbox_cursor, INBOX_BATCH)
+    for event in events:
+        instance.inbox_cursor = event.position
         matched = event.name == instance.waiting_for
         draft.add_activity(
             Activity(
@@ -278,4 +281,4 @@ async def _wait_for_event(draft: Draft, workflow: Workflow, deps: StepDeps) -> M
         if matched:
             _succeed(draft, workflow)
             return Move.CONTINUE
-    return Move.BLOCK
+    return Move.COMMIT if len(events) == INBOX_BATCH else Move.BLOCK

@@ -27,6 +27,7 @@ from typing import Protocol
 
 from .models import (
     Account,
+    HistoryEntry,
     InboxEvent,
     Instance,
     InstanceStatus,
@@ -55,17 +56,48 @@ class WorkflowStore(Protocol):
         """Soft delete; False when absent or already deleted."""
 
 
+MAX_ROWS = 1000
+"""Rows one paged read returns at most (transitions, inbox events, one stage's history)."""
+MAX_RANGES = 1000
+"""Stage histories one `get_history` call reads at most."""
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRange:
+    """Entries `after < n <= until` of one stage's history. `until` comes from the stage's
+    `history_count` in the instance as read: entries past it are from a write that lost."""
+
+    instance_id: str
+    stage: int
+    after: int
+    until: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.after <= self.until or self.until - self.after > MAX_ROWS:
+            raise ValueError(f"history range ({self.after}, {self.until}]: at most {MAX_ROWS} entries")
+
+
 class InstanceStore(Protocol):
     # --- instances ----------------------------------------------------------------------
-    async def insert_instance(self, instance: Instance, transitions: Sequence[Transition]) -> None:
+    async def insert_instance(
+        self, instance: Instance, transitions: Sequence[Transition], history: Sequence[HistoryEntry] = ()
+    ) -> None:
         """Raises FlowqlError(CONFLICT) if the id exists."""
 
     async def save_instance(
-        self, instance: Instance, *, expected_version: int, transitions: Sequence[Transition]
+        self,
+        instance: Instance,
+        *,
+        expected_version: int,
+        transitions: Sequence[Transition],
+        history: Sequence[HistoryEntry] = (),
     ) -> Instance:
-        """Compare-and-set: writes `instance` with version `expected_version + 1` and appends
-        `transitions`, only if the stored version is still `expected_version`; otherwise
-        raises VersionConflict and writes nothing."""
+        """Compare-and-set: writes `instance` with version `expected_version + 1` and stores
+        `transitions` and the stage `history` entries, only if the stored version is still
+        `expected_version`; otherwise raises VersionConflict and the instance is unchanged.
+        Rows (transitions, history entries) go in first (SQLite: the same transaction); those
+        the instance does not count are from a save that lost, and a later save of the same
+        keys replaces them."""
 
     async def get_instance(self, instance_id: str) -> Instance | None: ...
 
@@ -96,14 +128,26 @@ class InstanceStore(Protocol):
     async def next_wake_at(self) -> datetime | None: ...
 
     # --- transitions --------------------------------------------------------------------
-    async def list_transitions(self, instance_id: str, after_seq: int = 0) -> list[Transition]:
-        """Stored transitions of one instance with `seq > after_seq`, in order."""
+    async def list_transitions(
+        self, instance_id: str, after_seq: int = 0, limit: int = MAX_ROWS
+    ) -> list[Transition]:
+        """The instance's transitions with `seq > after_seq` it counts (`transition_count`),
+        in order, at most `limit` (itself at most `MAX_ROWS`)."""
+
+    # --- stage histories ----------------------------------------------------------------
+    async def get_history(self, ranges: Sequence[HistoryRange]) -> dict[tuple[str, int], list[HistoryEntry]]:
+        """The entries of each range (at most `MAX_RANGES`), by `(instance_id, stage)`, in
+        order: one query for a page of stages. Ranges of one stage may not overlap."""
 
     # --- inbox --------------------------------------------------------------------------
-    async def append_event(self, event: InboxEvent) -> None: ...
+    async def append_event(self, event: InboxEvent) -> InboxEvent:
+        """Stores the event at the next position of its instance's inbox and returns it with
+        that position. Raises FlowqlError(CONFLICT) if its id exists (SQLite; on MongoDB ids
+        are the server's UUIDv7s and not checked)."""
 
-    async def list_inbox(self, instance_id: str) -> list[InboxEvent]:
-        """Every event sent to an instance, oldest first."""
+    async def list_inbox(self, instance_id: str, after: int = 0, limit: int = MAX_ROWS) -> list[InboxEvent]:
+        """The events sent to an instance after position `after`, oldest first, at most
+        `limit` (itself at most `MAX_ROWS`)."""
 
 
 class TriggerStore(Protocol):
@@ -217,6 +261,9 @@ class Store(WorkflowStore, InstanceStore, TriggerStore, LedgerStore, OutboxStore
 
 
 __all__ = [
+    "MAX_RANGES",
+    "MAX_ROWS",
+    "HistoryRange",
     "InstanceStore",
     "LedgerStore",
     "OutboxEntry",

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from strawberry.dataloader import DataLoader
 
-from flowql.engine.models import Account, Instance, Wallet, Workflow
+from flowql.engine.models import Account, Activity, Instance, Wallet, Workflow
 from flowql.engine.runtime import Engine
+from flowql.engine.services import StagePage
 from flowql.schema import Loaders
 from flowql.schema import Workflow as WorkflowNode
 
@@ -28,6 +29,9 @@ def build_loaders(engine: Engine) -> Loaders:
     async def wallet_accounts(wallets: list[Wallet]) -> list[list[Account]]:
         return await engine.ledger.wallet_accounts(wallets)
 
+    async def stage_histories(pages: list[StagePage]) -> list[list[Activity]]:
+        return await orchestration.load_stage_histories(pages)
+
     # Workflows are immutable: caching them for a connection's life is safe. Instances and
     # balances change; their loaders only batch (a WebSocket context lives for many operations).
     return Loaders(
@@ -35,6 +39,7 @@ def build_loaders(engine: Engine) -> Loaders:
         instance=DataLoader(instances, cache=False),
         workflow_node=DataLoader(workflow_nodes),
         wallet_accounts=DataLoader(wallet_accounts, cache=False, cache_key_fn=lambda w: w.id),
+        stage_history=DataLoader(stage_histories, cache=False),
     )
 
 

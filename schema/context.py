@@ -9,9 +9,10 @@ from typing import Any
 import strawberry
 from strawberry.dataloader import DataLoader
 
-from flowql.engine.models import Account, Instance, Wallet, Workflow
+from flowql.engine.models import Account, Activity, Instance, Wallet, Workflow
 from flowql.engine.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from flowql.engine.runtime import Engine
+from flowql.engine.services import StagePage
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,8 @@ class Loaders:
     to graphql-core (no coroutine per item on a page of 100)."""
     wallet_accounts: DataLoader[Wallet, list[Account]]
     """The accounts behind each wallet's balances: a page of wallets is one store query."""
+    stage_history: DataLoader[StagePage, list[Activity]]
+    """A page of each stage's history: the stages of a page of instances are one store query."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -10,8 +10,10 @@ from strawberry.scalars import JSON
 
 from flowql.engine import models
 from flowql.engine.models import InstanceStatus
+from flowql.engine.store import MAX_ROWS
 
 from .context import Info
+from .history_page import HISTORY_PAGE, history_page
 from .node import Node
 from .stage import Activity, Stage
 from .transition import StageTransition
@@ -72,16 +74,28 @@ class Instance(Node):
         future: Awaitable[Workflow | None] = info.context.loaders.workflow_node.load(self.model.workflow_id)
         return future
 
-    @strawberry.field(description="Every stage transition so far, in order (one store query per instance).")
-    async def history(self, info: Info) -> list[StageTransition]:
-        transitions = await info.context.engine.orchestration.transitions(self.model.id)
+    @strawberry.field(
+        description=(
+            "The stage transitions so far, in order (one store query per instance): at most `first` "
+            f"(1..{MAX_ROWS}, default {MAX_ROWS}) with `seq` after `afterSeq` (default 0)."
+        )
+    )
+    async def history(
+        self, info: Info, first: int | None = None, after_seq: int | None = None
+    ) -> list[StageTransition]:
+        size, start = history_page(first, after_seq, after_name="afterSeq")
+        transitions = await info.context.engine.orchestration.transitions(self.model.id, start, size)
         return [StageTransition(model=t) for t in transitions]
 
-    @strawberry.field(description="The activities one stage ran, with attempts and failures.")
-    async def stage_history(self, info: Info, stage: int) -> list[Activity]:
-        activities = await info.context.engine.orchestration.stage_history(self.model.id, stage)
+    @strawberry.field(description=f"One stage's history (as `Stage.history`). {HISTORY_PAGE}")
+    async def stage_history(
+        self, info: Info, stage: int, first: int | None = None, after: int | None = None
+    ) -> list[Activity]:
+        size, start = history_page(first, after)
+        activities = await info.context.engine.orchestration.stage_history(
+            self.model.id, stage, after=start, first=size
+        )
         return [Activity(model=a) for a in activities]
-
 
 
 __all__ = ["Instance"]

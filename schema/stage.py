@@ -12,6 +12,7 @@ from flowql.engine.models import StageStatus
 from flowql.engine.stages import StageKind
 
 from .context import Info
+from .history_page import HISTORY_PAGE, history_page
 from .node import Node, stage_id
 from .stage_definition import StageDefinition, definition_of
 
@@ -95,9 +96,13 @@ class Stage(Node):
     def error(self) -> str | None:
         return self.model.error
 
-    @strawberry.field
-    def history(self) -> list[Activity]:
-        return [Activity(model=a) for a in self.model.history]
+    @strawberry.field(description=HISTORY_PAGE)
+    async def history(self, info: Info, first: int | None = None, after: int | None = None) -> list[Activity]:
+        size, start = history_page(first, after)
+        activities = await info.context.loaders.stage_history.load(
+            (self.instance_id, self.model, start, size)
+        )
+        return [Activity(model=a) for a in activities]
 
     @strawberry.field
     def terminated(self) -> bool:

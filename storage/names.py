@@ -3,6 +3,7 @@
 WORKFLOWS = "workflows"
 INSTANCES = "instances"
 TRANSITIONS = "transitions"
+HISTORY = "stage_history"
 INBOX = "inbox"
 TRIGGERS = "triggers"
 OCCURRENCES = "trigger_occurrences"
@@ -12,15 +13,17 @@ ACCOUNTS = "accounts"
 WALLETS = "wallets"
 OUTBOX = "outbox"
 VERSIONS = "versions"
-SCHEMA_VERSION = 1
-"""Of the SQLite store (its `schema_version` table)."""
-MONGO_SCHEMA_VERSION = 3
+SCHEMA_VERSION = 2
+"""Of the SQLite store (its `schema_version` table). 2: stage histories in their own table,
+inbox positions (an instance's inbox cursor instead of its consumed event ids)."""
+MONGO_SCHEMA_VERSION = 4
 """Of the MongoDB store (every document's `schema_version`, and the `meta` document). 2: claimed
 versions, transitions in their own collection, string `_id`s for accounts and occurrences.
-3: instance leases (`lease_owner`, `lease_epoch`), `replicas` and `pokes`; a version 2 store is
-upgraded in place (its stamp only: an instance without a lease is an orphan, claimed by the
-first replica), since a version 2 flowql would drive instances other replicas hold."""
-UPGRADABLE_MONGO_SCHEMA = frozenset({2})
+3: instance leases (`lease_owner`, `lease_epoch`), `replicas` and `pokes`; a version 2 store was
+upgraded in place (its stamp only). 4: stage histories in their own collection, inbox events
+keyed by instance and position, the instance's inbox cursor instead of its consumed event ids:
+version 2 and 3 stores are refused (their instances embed what 4 stores beside them)."""
+UPGRADABLE_MONGO_SCHEMA: frozenset[int] = frozenset()
 """Versions `open()` restamps as `MONGO_SCHEMA_VERSION` without touching any other document."""
 META = "meta"
 REPLICAS = "replicas"

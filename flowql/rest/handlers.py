@@ -15,9 +15,10 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from flowql.engine.errors import ErrorCode, FlowqlError
-from flowql.engine.models import Instance, Trigger, TriggerOccurrence
+from flowql.engine.models import Activity, Instance, Trigger, TriggerOccurrence
 from flowql.engine.pagination import Page, PageRequest
 from flowql.engine.runtime import Engine
+from flowql.engine.store import MAX_ROWS
 
 from . import serialize
 from .cursors import ListRequest
@@ -36,6 +37,8 @@ T = TypeVar("T")
 JSON = dict[str, Any]
 Fetch = Callable[[PageRequest], Awaitable[Page[T]]]
 ToJson = Callable[[Sequence[T]], Awaitable[list[JSON]]]
+MAX_REST_HISTORY = 10 * MAX_ROWS
+"""Entries of a stage history REST answers at most (Formance's is one unpaged list)."""
 
 
 def package_version() -> str:
@@ -142,7 +145,7 @@ class Handlers(ABC):
 
     async def stage_history(self, request: web.Request) -> web.Response:
         try:
-            activities = await self.orchestration.stage_history(
+            activities = await self._whole_stage_history(
                 request.match_info["instanceID"], path_int(request, "number")
             )
         except FlowqlError as error:
@@ -151,6 +154,17 @@ class Handlers(ABC):
             # Formance answers 404 for a stage the workflow does not have.
             raise FlowqlError(ErrorCode.NOT_FOUND, error.message, field="number") from None
         return ok(serialize.data([serialize.activity(a, v2=self.V2) for a in activities]))
+
+    async def _whole_stage_history(self, instance_id: str, stage: int) -> list[Activity]:
+        """Formance's stage history is one list: read page after page, up to
+        `MAX_REST_HISTORY` entries (the first ones)."""
+        activities: list[Activity] = []
+        while len(activities) < MAX_REST_HISTORY:
+            page = await self.orchestration.stage_history(instance_id, stage, after=len(activities))
+            activities += page
+            if len(page) < MAX_ROWS:
+                break
+        return activities[:MAX_REST_HISTORY]
 
     async def send_event(self, request: web.Request) -> web.Response:
         body = await json_object(request)

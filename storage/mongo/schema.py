@@ -60,7 +60,7 @@ INDEXES: dict[str, list[IndexSpec]] = {
     REPLICAS: [("by_expiry", [("expires_at", ASC)], {})],
     POKES: [("by_owner", [("owner", ASC)], {})],
     TRANSITIONS: [("by_instance", [("instance_id", ASC), ("seq", ASC)], {})],
-    INBOX: [("by_instance", [("instance_id", ASC), ("received_at", ASC), ("_id", ASC)], {})],
+    INBOX: [("by_instance", [("instance_id", ASC), ("position", ASC)], {})],
     TRIGGERS: [
         ("page", NEWEST_FIRST, {}),
         ("by_event", [("event", ASC), ("created_at", ASC), ("_id", ASC)], {}),

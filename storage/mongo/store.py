@@ -1,14 +1,14 @@
 """The MongoDB store, on PyMongo's async API (`AsyncMongoClient`), built on single-document
 atomicity: it needs no replica set and no transactions (mongomock has none either).
 
-- An instance is one document: its fields, stage statuses and histories, `version` for
-  compare-and-set, and its `transitions` array. `save_instance` is one `update_one` filtered
-  on the expected version that sets the state and pushes the transitions, so a transition
-  is stored exactly when the state change it describes is. Reads of instances leave the
-  `transitions` array out.
-- Workflows, triggers, occurrences, inbox events and wallets are one document each, inserted
-  once; soft deletes are one conditional update. Duplicate occurrences and wallet names are
-  refused by unique indexes.
+- An instance is one document of bounded size: its fields, stage statuses (each with at
+  most one pending activity) and `version` for compare-and-set. Its transitions, stage
+  history entries and inbox events are documents of their own, keyed `instance/seq`,
+  `instance/stage/n` and `instance/position`; `save_instance` claims the new version, writes
+  the rows it carries, then the instance (`versions`, `instances`).
+- Workflows, triggers, occurrences and wallets are one document each, inserted once; soft
+  deletes are one conditional update. Duplicate occurrences and wallet names are refused by
+  deterministic `_id`s and a unique index.
 - The ledger is in `postings` (postings applied idempotently, resumed by `open()`).
 
 Every document carries `schema_version`; values are encoded by `codec`. Each concern of
@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from ..names import (
     ACCOUNTS,
+    HISTORY,
     INBOX,
     INSTANCES,
     OCCURRENCES,
@@ -36,6 +37,7 @@ from ..names import (
     WORKFLOWS,
 )
 from .codec import Doc
+from .inbox import Inbox
 from .instances import MongoInstanceStore
 from .leases import MongoLeaseStore
 from .ledger import MongoLedgerStore
@@ -71,7 +73,8 @@ class MongoStore(
         self._workflows = database[WORKFLOWS]
         self._instances = database[INSTANCES]
         self._transitions = database[TRANSITIONS]
-        self._inbox = database[INBOX]
+        self._history = database[HISTORY]
+        self._inbox = Inbox(database[INBOX])
         self._versions = self._instance_versions(database[VERSIONS])
         self._triggers = database[TRIGGERS]
         self._occurrences = database[OCCURRENCES]

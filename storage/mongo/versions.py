@@ -91,6 +91,7 @@ class Versioned:
         field: str = "version",
         server: Server | None = None,
         stamp: str | None = None,
+        carries: tuple[str, ...] = (),
     ) -> None:
         self._server = server or Server()
         self._field = field
@@ -98,6 +99,8 @@ class Versioned:
         """A field set to the time each version is actually written (not when it was made or
         claimed: a version rolled forward after its writer died is written seconds later),
         for readers that follow writes by time (the relay of other replicas' transitions)."""
+        self._tombstone: Doc = {"$unset": {name: "" for name in ("doc", *carries)}}
+        """What a superseded claim drops: its copy of the document and what it carried."""
         self._kind = kind
         self._docs = docs
         self._claims = claims
@@ -151,7 +154,7 @@ class Versioned:
         # No filter beyond `_id` (see `server`): a claim that has no `doc` any more matches
         # and loses nothing, one that never existed matches nothing.
         previous = claim_id(self._kind, key, expected_version)
-        await self._claims.update_one({"_id": previous}, {"$unset": {"doc": ""}})
+        await self._claims.update_one({"_id": previous}, self._tombstone)
         return True
 
     async def _write(self, doc: Doc, expected_version: int) -> None:

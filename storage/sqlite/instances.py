@@ -1,4 +1,5 @@
-"""`InstanceStore` on SQLite: instance rows (with the wake-up index), transitions, inbox."""
+"""`InstanceStore` on SQLite: instance rows (with the wake-up index), transitions, stage
+histories, inbox."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from typing import Any
 
 from flowql.engine.clock import from_iso, to_iso
 from flowql.engine.errors import VersionConflict, conflict
-from flowql.engine.models import InboxEvent, Instance, InstanceStatus, Transition
+from flowql.engine.models import HistoryEntry, InboxEvent, Instance, InstanceStatus, Transition
 from flowql.engine.pagination import Direction, Page, PageRequest, make_page
+from flowql.engine.store import MAX_RANGES, MAX_ROWS, HistoryRange
 
 from ..names import INBOX, INSTANCES, TRANSITIONS
 from . import outbox
@@ -24,7 +26,9 @@ class SqliteInstanceStore:
     _outbox: bool = False
 
     # --- instances ----------------------------------------------------------------------
-    async def insert_instance(self, instance: Instance, transitions: Sequence[Transition]) -> None:
+    async def insert_instance(
+        self, instance: Instance, transitions: Sequence[Transition], history: Sequence[HistoryEntry] = ()
+    ) -> None:
         def work(c: sqlite3.Connection) -> None:
             try:
                 c.execute(
@@ -44,13 +48,19 @@ class SqliteInstanceStore:
             except sqlite3.IntegrityError:
                 raise conflict(f"instance {instance.id!r} already exists") from None
             records.write_transitions(c, transitions)
+            records.write_history(c, history)
             if self._outbox:
                 outbox.mark(c, transitions)
 
         await self._db.write(work)
 
     async def save_instance(
-        self, instance: Instance, *, expected_version: int, transitions: Sequence[Transition]
+        self,
+        instance: Instance,
+        *,
+        expected_version: int,
+        transitions: Sequence[Transition],
+        history: Sequence[HistoryEntry] = (),
     ) -> Instance:
         saved = instance.model_copy(update={"version": expected_version + 1})
         doc = saved.model_dump_json()
@@ -59,6 +69,7 @@ class SqliteInstanceStore:
             if not records.update_instance(c, saved, doc, expected_version):
                 raise VersionConflict("instance", saved.id)
             records.write_transitions(c, transitions)
+            records.write_history(c, history)
             if self._outbox:
                 outbox.mark(c, transitions)
             return saved
@@ -144,17 +155,24 @@ class SqliteInstanceStore:
 
         return await self._db.run(work)
 
-    async def list_transitions(self, instance_id: str, after_seq: int = 0) -> list[Transition]:
+    async def list_transitions(
+        self, instance_id: str, after_seq: int = 0, limit: int = MAX_ROWS
+    ) -> list[Transition]:
         def work(c: sqlite3.Connection) -> list[Transition]:
             rows = c.execute(
                 f"SELECT doc FROM {TRANSITIONS} WHERE instance_id = ? AND seq > ? AND seq <= "
                 f"(SELECT json_extract(doc, '$.transition_count') FROM {INSTANCES} WHERE id = ?) "
-                "ORDER BY seq",
-                (instance_id, after_seq, instance_id),
+                "ORDER BY seq LIMIT ?",
+                (instance_id, after_seq, instance_id, max(0, min(limit, MAX_ROWS))),
             )
             return [Transition.model_validate_json(doc) for (doc,) in rows]
 
         return await self._db.run(work)
+
+    async def get_history(self, ranges: Sequence[HistoryRange]) -> dict[tuple[str, int], list[HistoryEntry]]:
+        if len(ranges) > MAX_RANGES:
+            raise ValueError(f"at most {MAX_RANGES} history ranges per read")
+        return await self._db.run(lambda c: records.read_history(c, ranges))
 
     async def count_instances(self) -> dict[InstanceStatus, int]:
         def work(c: sqlite3.Connection) -> dict[InstanceStatus, int]:
@@ -164,22 +182,36 @@ class SqliteInstanceStore:
         return await self._db.run(work)
 
     # --- inbox --------------------------------------------------------------------------
-    async def append_event(self, event: InboxEvent) -> None:
-        def work(c: sqlite3.Connection) -> None:
+    async def append_event(self, event: InboxEvent) -> InboxEvent:
+        def work(c: sqlite3.Connection) -> InboxEvent:
+            # Writes are serialized (one writer, in a transaction): max + 1 has no gaps.
+            (last,) = c.execute(
+                f"SELECT coalesce(max(position), 0) FROM {INBOX} WHERE instance_id = ?", (event.instance_id,)
+            ).fetchone()
+            stored = event.model_copy(update={"position": last + 1})
             try:
                 c.execute(
-                    f"INSERT INTO {INBOX} (id, instance_id, received_at, doc) VALUES (?, ?, ?, ?)",
-                    (event.id, event.instance_id, to_iso(event.received_at), event.model_dump_json()),
+                    f"INSERT INTO {INBOX} (id, instance_id, position, received_at, doc) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (
+                        stored.id,
+                        stored.instance_id,
+                        stored.position,
+                        to_iso(stored.received_at),
+                        stored.model_dump_json(),
+                    ),
                 )
             except sqlite3.IntegrityError:
                 raise conflict(f"event {event.id!r} already exists") from None
+            return stored
 
-        await self._db.write(work)
+        return await self._db.write(work)
 
-    async def list_inbox(self, instance_id: str) -> list[InboxEvent]:
+    async def list_inbox(self, instance_id: str, after: int = 0, limit: int = MAX_ROWS) -> list[InboxEvent]:
         def work(c: sqlite3.Connection) -> list[InboxEvent]:
             rows = c.execute(
-                f"SELECT doc FROM {INBOX} WHERE instance_id = ? ORDER BY received_at, id", (instance_id,)
+                f"SELECT doc FROM {INBOX} WHERE instance_id = ? AND position > ? ORDER BY position LIMIT ?",
+                (instance_id, after, max(0, min(limit, MAX_ROWS))),
             )
             return [InboxEvent.model_validate_json(doc) for (doc,) in rows]
 

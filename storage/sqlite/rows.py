@@ -10,11 +10,20 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from flowql.engine.clock import to_iso
-from flowql.engine.models import Instance, Transition, Trigger, TriggerOccurrence, Workflow
+from flowql.engine.models import (
+    Activity,
+    HistoryEntry,
+    Instance,
+    Transition,
+    Trigger,
+    TriggerOccurrence,
+    Workflow,
+)
 from flowql.engine.pagination import Direction, Page, PageRequest, make_page
+from flowql.engine.store import HistoryRange
 
-from ..names import INSTANCES, TRANSITIONS
-from .schema import DDL, PRAGMAS, VERSION
+from ..names import HISTORY, INSTANCES, TRANSITIONS
+from .schema import DDL, PRAGMAS, VERSION, VERSION_TABLE
 
 MAX_IN = 500
 """Ids per `IN (...)` query: well under SQLite's limit on bound parameters."""
@@ -23,14 +32,22 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def setup(c: sqlite3.Connection) -> None:
+    """Create the schema in a new file; refuse a file of another schema version (checked
+    before any DDL: an older layout would fail it halfway). There is no migration."""
     for pragma in PRAGMAS:
         c.execute(pragma)
-    c.executescript(DDL)
+    c.execute(VERSION_TABLE)
     row = c.execute("SELECT max(version) FROM schema_version").fetchone()
+    if row[0] is not None and row[0] > VERSION:
+        raise RuntimeError(f"SQLite schema version {row[0]} is newer than this flowql ({VERSION})")
+    if row[0] is not None and row[0] < VERSION:
+        raise RuntimeError(
+            f"SQLite schema version {row[0]} is older than this flowql's ({VERSION}), which does "
+            "not migrate it: use a new file"
+        )
+    c.executescript(DDL)
     if row[0] is None:
         c.execute("INSERT INTO schema_version (version) VALUES (?)", (VERSION,))
-    elif row[0] > VERSION:
-        raise RuntimeError(f"SQLite schema version {row[0]} is newer than this flowql ({VERSION})")
 
 
 def page(
@@ -110,6 +127,38 @@ def write_transitions(c: sqlite3.Connection, transitions: Sequence[Transition]) 
         "ON CONFLICT (instance_id, seq) DO UPDATE SET doc = excluded.doc",
         [(t.instance_id, t.seq, t.model_dump_json()) for t in transitions],
     )
+
+
+def write_history(c: sqlite3.Connection, entries: Sequence[HistoryEntry]) -> None:
+    """Like transitions: an entry past its stage's `history_count` is not trusted, and a
+    save of that `(instance, stage, n)` replaces it."""
+    c.executemany(
+        f"INSERT INTO {HISTORY} (instance_id, stage, n, doc) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (instance_id, stage, n) DO UPDATE SET doc = excluded.doc",
+        [(e.instance_id, e.stage, e.n, e.activity.model_dump_json()) for e in entries],
+    )
+
+
+HISTORY_CHUNK = 100
+"""Ranges per statement: one primary-key range each, OR-ed."""
+
+
+def read_history(
+    c: sqlite3.Connection, ranges: Sequence[HistoryRange]
+) -> dict[tuple[str, int], list[HistoryEntry]]:
+    found: dict[tuple[str, int], list[HistoryEntry]] = {(r.instance_id, r.stage): [] for r in ranges}
+    wanted = [r for r in ranges if r.until > r.after]
+    for start in range(0, len(wanted), HISTORY_CHUNK):
+        chunk = wanted[start : start + HISTORY_CHUNK]
+        where = " OR ".join(["(instance_id = ? AND stage = ? AND n > ? AND n <= ?)"] * len(chunk))
+        params = [value for r in chunk for value in (r.instance_id, r.stage, r.after, r.until)]
+        sql = f"SELECT instance_id, stage, n, doc FROM {HISTORY} WHERE {where} ORDER BY instance_id, stage, n"
+        for ident, stage, n, doc in c.execute(sql, params):
+            entry = HistoryEntry(
+                instance_id=ident, stage=stage, n=n, activity=Activity.model_validate_json(doc)
+            )
+            found[(ident, stage)].append(entry)
+    return found
 
 
 _KEEP_INDEXED = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..names import (
     ACCOUNTS,
     BALANCES,
+    HISTORY,
     INBOX,
     INSTANCES,
     OCCURRENCES,
@@ -44,8 +45,9 @@ PRAGMAS = (
     "PRAGMA cache_size=-65536",
 )
 
+VERSION_TABLE = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
+
 DDL = f"""
-CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS {WORKFLOWS} (
     id TEXT PRIMARY KEY, created_at TEXT NOT NULL, deleted_at TEXT, doc TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS {WORKFLOWS}_page ON {WORKFLOWS} (created_at, id) WHERE deleted_at IS NULL;
@@ -64,12 +66,16 @@ CREATE INDEX IF NOT EXISTS {WAKE_INDEX} ON {INSTANCES} (wake_at)
 CREATE TABLE IF NOT EXISTS {TRANSITIONS} (
     instance_id TEXT NOT NULL, seq INTEGER NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (instance_id, seq)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS {HISTORY} (
+    instance_id TEXT NOT NULL, stage INTEGER NOT NULL, n INTEGER NOT NULL, doc TEXT NOT NULL,
+    PRIMARY KEY (instance_id, stage, n)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS {OUTBOX} (
     instance_id TEXT PRIMARY KEY, upto INTEGER NOT NULL, published INTEGER NOT NULL, since INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS {OUTBOX}_since ON {OUTBOX} (since);
 CREATE TABLE IF NOT EXISTS {INBOX} (
-    id TEXT PRIMARY KEY, instance_id TEXT NOT NULL, received_at TEXT NOT NULL, doc TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS {INBOX}_instance ON {INBOX} (instance_id, received_at, id);
+    id TEXT PRIMARY KEY, instance_id TEXT NOT NULL, position INTEGER NOT NULL, received_at TEXT NOT NULL,
+    doc TEXT NOT NULL, UNIQUE (instance_id, position));
 CREATE TABLE IF NOT EXISTS {TRIGGERS} (
     id TEXT PRIMARY KEY, name TEXT, event TEXT NOT NULL, created_at TEXT NOT NULL, deleted_at TEXT,
     doc TEXT NOT NULL);

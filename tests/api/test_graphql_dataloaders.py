@@ -31,6 +31,9 @@ async def test_page_of_100_instances_is_a_constant_number_of_queries(
         edges = data["instances"]["edges"]
         assert len(edges) == first
         assert all(e["node"]["workflow"]["name"] and e["node"]["stages"][0]["spec"] for e in edges)
+        histories = [e["node"]["stages"][0]["history"] for e in edges]
+        assert histories == [[{"name": "CreateTransaction", "attempt": 1}]] * first
         costs[first] = proxy.queries
-        assert set(proxy.calls) == {"list_instances", "get_workflows"}, proxy.calls
-    assert costs == {1: 2, 10: 2, 100: 2}, costs
+        # stage histories live beside the instances: one batched read for the whole page
+        assert set(proxy.calls) == {"list_instances", "get_workflows", "get_history"}, proxy.calls
+    assert costs == {1: 3, 10: 3, 100: 3}, costs

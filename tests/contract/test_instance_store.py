@@ -32,25 +32,26 @@ def rich_instance(ident: str, seconds: float = 0) -> Instance:
                 status=StageStatus.SUCCEEDED,
                 started_at=at(seconds),
                 terminated_at=at(seconds + 0.5),
-                history=[
-                    Activity(
-                        name="CreateTransaction",
-                        input={"amount": 2**70, "nested": {"list": [1, "two", None]}},
-                        output={"id": 1},
-                        terminated=True,
-                        started_at=at(seconds),
-                        terminated_at=at(seconds + 0.25),
-                        attempt=2,
-                        last_failure="timeout",
-                    )
-                ],
+                history_count=1,
+                succeeded=1,
             ),
             StageState(
-                stage=1, kind=StageKind.WAIT_EVENT, status=StageStatus.WAITING, started_at=at(seconds + 1)
+                stage=1,
+                kind=StageKind.WAIT_EVENT,
+                status=StageStatus.WAITING,
+                started_at=at(seconds + 1),
+                pending=Activity(
+                    name="CreateTransaction",
+                    input={"amount": 2**70, "nested": {"list": [1, "two", None]}, "a.b": {"$x": ""}},
+                    started_at=at(seconds),
+                    attempt=2,
+                    last_failure="timeout",
+                    next_execution=at(seconds + 2.5),
+                ),
             ),
         ],
         waiting_for="approved",
-        consumed_events=["e1", "e2"],
+        inbox_cursor=2,
         transition_count=3,
         wake_at=at(seconds + 60.123),
     )
@@ -87,8 +88,9 @@ async def test_instances_and_inbox_round_trip_exactly(store: InstanceStore) -> N
     assert (await store.list_instances(PageRequest(1))).items == [record]
 
     event = inbox_event("i1", "approved", 3.5, ident="e1")
-    await store.append_event(event)
-    assert await store.list_inbox("i1") == [event]
+    stored = await store.append_event(event)
+    assert stored == event.model_copy(update={"position": 1})
+    assert await store.list_inbox("i1") == [stored]
 
 
 async def test_compare_and_set_lets_exactly_one_racing_writer_win(store: InstanceStore) -> None:
@@ -212,9 +214,11 @@ async def test_timers_and_counts_follow_termination(store: InstanceStore) -> Non
     assert counts == {InstanceStatus.RUNNING: 1, InstanceStatus.CANCELLED: 1}
 
 
-async def test_inbox_is_durable_and_ordered(store: InstanceStore) -> None:
+async def test_inbox_is_durable_and_ordered_by_position(store: InstanceStore) -> None:
+    """Positions are given in the order events are appended (not by their times), from 1."""
     await store.append_event(inbox_event("i1", "b", 2))
     await store.append_event(inbox_event("i1", "a", 1))
     await store.append_event(inbox_event("i2", "c", 1))
-    assert [e.name for e in await store.list_inbox("i1")] == ["a", "b"]
+    assert [(e.position, e.name) for e in await store.list_inbox("i1")] == [(1, "b"), (2, "a")]
+    assert [e.position for e in await store.list_inbox("i2")] == [1]
     assert await store.list_inbox("none") == []

@@ -17,7 +17,7 @@ from bson import ObjectId
 
 from flowql.engine import faults
 from flowql.engine.errors import ErrorCode, FlowqlError
-from flowql.engine.models import Wallet, Workflow, WorkflowConfig
+from flowql.engine.models import Activity, HistoryEntry, Instance, Wallet, Workflow, WorkflowConfig
 from flowql.engine.pagination import PageRequest
 from flowql.storage import names
 from flowql.storage.mongo import MongoStore
@@ -183,14 +183,15 @@ async def test_every_document_carries_the_schema_version(mongo: MongoStore) -> N
     inst = instance(wf.id)
     trig = trigger(wf.id)
     await mongo.insert_workflow(wf)
-    await mongo.insert_instance(inst, [transition(inst, 1)])
+    await mongo.insert_instance(inst, [transition(inst, 1)], [history_entry(inst)])
     await mongo.append_event(inbox_event(inst.id, "go", 1))
     await mongo.insert_trigger(trig)
     await mongo.insert_occurrence(occurrence(trig.id, 1, event_id="e"))
     await mongo.post(posting("r", "world", "users:1", 1))
     await mongo.set_account_metadata("default", "users:2", {"k": "v"})
     await mongo.insert_wallet(Wallet(id="w", name="n", ledger="default", created_at=at(0)))
-    collections = [names.WORKFLOWS, names.INSTANCES, names.TRANSITIONS, names.INBOX, names.TRIGGERS]
+    collections = [names.WORKFLOWS, names.INSTANCES, names.TRANSITIONS, names.HISTORY, names.INBOX]
+    collections += [names.TRIGGERS]
     collections += [names.OCCURRENCES]
     collections += [names.POSTINGS, names.ACCOUNTS, names.WALLETS]
     for collection in collections:
@@ -201,6 +202,36 @@ async def test_every_document_carries_the_schema_version(mongo: MongoStore) -> N
         "_id": "schema",
         "version": names.MONGO_SCHEMA_VERSION,
     }
+
+
+def history_entry(inst: Instance, n: int = 1) -> HistoryEntry:
+    started = at(n)
+    activity = Activity(name="IgnoreEvent", terminated=True, started_at=started, terminated_at=started)
+    return HistoryEntry(instance_id=inst.id, stage=0, n=n, activity=activity)
+
+
+async def test_history_entries_and_inbox_events_have_deterministic_string_ids(mongo: MongoStore) -> None:
+    """FerretDB 1.24 looks up only a string `_id` through its index: the entries of a stage
+    and the events of an inbox are named `instance/stage/n` and `instance/position`."""
+    inst = instance("wf")
+    await mongo.insert_instance(inst, [], [history_entry(inst, 1), history_entry(inst, 2)])
+    await mongo.append_event(inbox_event(inst.id, "a", 1))
+    await mongo.append_event(inbox_event(inst.id, "b", 2))
+    rows = await mongo.database[names.HISTORY].find({}).sort("n", 1).to_list(None)
+    assert [row["_id"] for row in rows] == [f"{inst.id}/0/1", f"{inst.id}/0/2"]
+    events = await mongo.database[names.INBOX].find({}).sort("position", 1).to_list(None)
+    assert [(e["_id"], e["name"]) for e in events] == [(f"{inst.id}/1", "a"), (f"{inst.id}/2", "b")]
+
+
+async def test_a_superseded_claim_keeps_nothing_it_carried(mongo: MongoStore) -> None:
+    inst = instance("wf")
+    await mongo.insert_instance(inst, [])
+    one = await mongo.save_instance(
+        inst, expected_version=0, transitions=[transition(inst, 1)], history=[history_entry(inst)]
+    )
+    await mongo.save_instance(one, expected_version=1, transitions=[])
+    claim = await mongo.database[names.VERSIONS].find_one({"_id": f"instance/{inst.id}@1"})
+    assert claim is not None and set(claim) == {"_id", "claimed_at"}
 
 
 async def test_transitions_are_documents_of_their_own(mongo: MongoStore) -> None:
@@ -251,33 +282,30 @@ async def test_times_come_back_as_utc_milliseconds(mongo: MongoStore) -> None:
     assert stored.created_at == datetime(2026, 3, 1, 6, 30, 0, 123000, tzinfo=UTC)
 
 
-async def test_a_store_of_another_schema_version_is_refused(mongo: MongoStore) -> None:
-    await mongo.database[names.META].update_one({"_id": "schema"}, {"$set": {"version": 1}})
-    with pytest.raises(SchemaMismatch, match="schema version 1; this flowql reads version 3 only"):
+@pytest.mark.parametrize("version", [1, 2, 3])
+async def test_a_store_of_an_older_schema_version_is_refused(mongo: MongoStore, version: int) -> None:
+    """Versions 2 and 3 embed stage histories and consumed event ids in the instance, and key
+    inbox events by event id: version 4 does not read them, and says so."""
+    held = instance("wf")
+    await mongo.insert_instance(held, [transition(held, 1)])
+    await mongo.database[names.META].update_one({"_id": "schema"}, {"$set": {"version": version}})
+    with pytest.raises(SchemaMismatch, match=f"schema version {version}; this flowql reads version 4 only"):
         await mongo.open()
+    stamp = await mongo.database[names.META].find_one({"_id": "schema"})
+    assert stamp is not None and stamp["version"] == version  # left as it was
 
 
 async def test_a_store_of_a_newer_schema_version_is_refused(mongo: MongoStore) -> None:
     await mongo.database[names.META].update_one({"_id": "schema"}, {"$set": {"version": 99}})
-    refusal = "schema version 99, newer than this flowql understands \\(3\\): upgrade this replica"
+    refusal = "schema version 99, newer than this flowql understands \\(4\\): upgrade this replica"
     with pytest.raises(SchemaMismatch, match=refusal):
         await mongo.open()
-
-
-async def test_a_schema_2_store_is_restamped_in_place(mongo: MongoStore) -> None:
-    held = instance("wf")
-    await mongo.insert_instance(held, [transition(held, 1)])
-    await mongo.database[names.META].update_one({"_id": "schema"}, {"$set": {"version": 2}})
-    await mongo.open()
-    stamp = await mongo.database[names.META].find_one({"_id": "schema"})
-    assert stamp is not None and stamp["version"] == names.MONGO_SCHEMA_VERSION == 3
-    assert await mongo.get_instance(held.id) == held
 
 
 async def test_a_schema_1_store_without_a_stamp_is_refused(mongo: MongoStore) -> None:
     await mongo.insert_workflow(workflow())
     await mongo.database[names.META].delete_one({"_id": "schema"})
-    with pytest.raises(SchemaMismatch, match="schema version 1; this flowql needs version 3"):
+    with pytest.raises(SchemaMismatch, match="schema version 1; this flowql needs version 4"):
         await mongo.open()
 
 

@@ -74,7 +74,7 @@ async def test_reopening_keeps_timers_triggers_inbox_and_ledger(tmp_path: Path) 
             await store.close()
 
     with sqlite3.connect(path) as raw:
-        assert raw.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+        assert raw.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
         assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
@@ -91,3 +91,22 @@ async def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
             await store.open()
     finally:
         await store.close()
+
+
+async def test_a_schema_1_file_is_refused_before_any_ddl(tmp_path: Path) -> None:
+    """Schema 1 kept stage histories and consumed event ids in the instance row and had no
+    inbox positions; flowql does not migrate it and says so, leaving the file as it was."""
+    path = str(tmp_path / "flowql.db")
+    with sqlite3.connect(path) as raw:
+        raw.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        raw.execute("INSERT INTO schema_version VALUES (1)")
+        raw.execute("CREATE TABLE inbox (id TEXT PRIMARY KEY, instance_id TEXT, received_at TEXT, doc TEXT)")
+    store = SqliteStore(path)
+    try:
+        with pytest.raises(RuntimeError, match=r"^SQLite schema version 1 is older than this flowql's \(2\)"):
+            await store.open()
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as raw:
+        tables = {name for (name,) in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert tables == {"schema_version", "inbox"}

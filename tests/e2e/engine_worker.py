@@ -94,7 +94,7 @@ async def main(uri: str, phase: str, count: int) -> None:
         "asset_sums": {asset: sum(v for (_, a), v in derived.items() if a == asset) for asset in {"USD/2"}},
         "negative": [a for (a, _), v in derived.items() if v < 0 and a != "world"],
         "mismatched_balances": mismatched,
-        "inbox_events": sum([len(await store.list_inbox(i.id)) for i in instances]),
+        "inbox_events": sum([len(await store.list_inbox(i.id)) for i in instances]),  # a few each
     }
     print(json.dumps(report), flush=True)
     await engine.stop()

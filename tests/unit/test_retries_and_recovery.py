@@ -11,7 +11,7 @@ from flowql.engine.retry import RetryPolicy
 from flowql.engine.runtime import Engine
 
 from .conftest import EngineFactory, stop
-from .test_executor import WORLD, account, run, send, wait_terminated
+from .test_executor import WORLD, account, history_of, run, send, wait_terminated
 
 
 class FlakyLedger(EmbeddedLedger):
@@ -37,7 +37,7 @@ async def test_transient_failures_are_retried_and_each_attempt_is_visible(make_e
     )
     instance = await run(engine, [send(WORLD, account("users:1"), 5)])
     assert instance.status is InstanceStatus.SUCCEEDED
-    [activity] = instance.stages[0].history
+    [activity] = await history_of(engine, instance)
     assert activity.attempt == 3
     assert activity.last_failure is not None and "unreachable" in activity.last_failure
     assert flaky.calls == 3
@@ -53,7 +53,7 @@ async def test_retries_give_up_after_the_limit(make_engine: EngineFactory) -> No
     )
     instance = await run(engine, [send(WORLD, account("users:1"), 5)])
     assert instance.status is InstanceStatus.FAILED
-    assert instance.stages[0].history[-1].attempt == 2
+    assert (await history_of(engine, instance))[-1].attempt == 2
     assert "gave up after 2 attempts" in (instance.error or "")
 
 
@@ -88,7 +88,7 @@ ENDLESS = RetryPolicy(initial_interval=0.01, max_interval=0.02)
 async def until_attempt(engine: Engine, instance_id: str, attempt: int) -> Instance:
     for _ in range(500):
         found = await engine.orchestration.get_instance(instance_id)
-        history = found.stages[0].history if found.stages else []
+        history = await history_of(engine, found) if found.stages else []
         if history and history[-1].attempt > attempt:
             return found
         await asyncio.sleep(0.01)
@@ -99,7 +99,7 @@ async def test_insufficient_funds_is_retried_until_the_account_is_funded(make_en
     engine = await make_engine(retry=ENDLESS)
     stuck = await run(engine, [send(account("empty:account"), account("bank"), 100)], wait=False)
     waiting = await until_attempt(engine, stuck.id, 2)
-    [pending] = waiting.stages[0].history
+    [pending] = await history_of(engine, waiting)
     assert waiting.status is InstanceStatus.RUNNING and not pending.terminated
     assert pending.last_failure is not None and "insufficient funds" in pending.last_failure
     assert pending.next_execution is not None and pending.error is None
@@ -107,7 +107,7 @@ async def test_insufficient_funds_is_retried_until_the_account_is_funded(make_en
     await run(engine, [send(WORLD, account("empty:account"), 100)])
     done = await wait_terminated(engine, stuck.id)
     assert done.status is InstanceStatus.SUCCEEDED
-    [activity] = done.stages[0].history
+    [activity] = await history_of(engine, done)
     assert activity.terminated and activity.error is None and activity.attempt > 2
     assert activity.next_execution is None
     assert (await engine.ledger.get_account("default", "bank")).balances == {"USD/2": 100}
@@ -120,12 +120,13 @@ async def test_cancel_between_retry_attempts(make_engine: EngineFactory) -> None
     cancelled = await engine.orchestration.cancel_instance(stuck.id)
     assert cancelled.status is InstanceStatus.CANCELLED
     assert cancelled.error == "canceled" and cancelled.stages[0].error == "canceled"
-    [activity] = cancelled.stages[0].history
+    [activity] = await history_of(engine, cancelled)
     assert activity.terminated and activity.error == "cancelled" and activity.next_execution is None
     attempts = activity.attempt
     await asyncio.sleep(0.1)  # scheduled retries find the instance terminated
     after = await engine.orchestration.get_instance(stuck.id)
-    assert after.status is InstanceStatus.CANCELLED and after.stages[0].history[0].attempt == attempts
+    assert after.status is InstanceStatus.CANCELLED
+    assert (await history_of(engine, after))[0].attempt == attempts
     assert await engine.store.list_postings() == []
 
 
