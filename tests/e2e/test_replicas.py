@@ -29,6 +29,7 @@ import pytest
 
 from flowql.engine.models import InstanceStatus
 from flowql.storage.mongo import MongoStore
+from flowql.storage.names import MONGO_SCHEMA_VERSION
 from tests.e2e.replicas import Api, Replica, collect_transitions
 from tests.support.mongo import fresh_database_uri
 
@@ -114,7 +115,7 @@ async def test_a_store_schema_newer_than_the_replica_is_refused(store_uri: str, 
     database = store.rsplit("/", 1)[1]
     assert _refusal(replica) == [
         f"flowql: refusing to start: MongoDB database {database!r} holds a flowql store of schema "
-        "version 99, newer than this flowql understands (3): upgrade this replica"
+        f"version 99, newer than this flowql understands ({MONGO_SCHEMA_VERSION}): upgrade this replica"
     ]
 
 
@@ -147,7 +148,7 @@ async def _explain(store_uri: str, ids: list[str]) -> str:
             lines.append(
                 f"{doc['_id']}: owner={doc.get('lease_owner')} epoch={doc.get('lease_epoch')} "
                 f"version={doc.get('version')} wake_at={doc.get('wake_at')} "
-                f"waiting_for={doc.get('waiting_for')} consumed={doc.get('consumed_events')} "
+                f"waiting_for={doc.get('waiting_for')} inbox_cursor={doc.get('inbox_cursor')} "
                 f"inbox={inbox} stages={stages}"
             )
         replicas = [(r["_id"], r["expires_at"]) async for r in db["replicas"].find()]
