@@ -118,6 +118,9 @@ class StageState(_Model):
     """Of those, the ones that ended without an error (a send resumes after them)."""
     pending: Activity | None = None
     """The activity waiting for its next attempt; it ends the history when there is one."""
+    ignored: int = 0
+    """Events a wait_event stage ignored (another name); the first `MAX_IGNORED_RECORDED`
+    (engine/steps.py) are entries of its history, the rest only counted here."""
 
     @property
     def terminated(self) -> bool:

@@ -55,8 +55,13 @@ class Engine:
         self.bus = EventBus(queue_size=self.config.subscriber_queue_size)
         self.ledger: Ledger = ledger or EmbeddedLedger(store)
         self._retry_listeners: list[Callable[[str], None]] = []
+        self._unrecorded_listeners: list[Callable[[], None]] = []
         deps = StepDeps(
-            ledger=self.ledger, retry=self.config.retry, inbox=store.list_inbox, on_retry=self._retried
+            ledger=self.ledger,
+            retry=self.config.retry,
+            inbox=store.list_inbox,
+            on_retry=self._retried,
+            on_unrecorded=self._unrecorded,
         )
         self.executor = Executor(
             store,
@@ -104,6 +109,14 @@ class Engine:
     def _retried(self, kind: str) -> None:
         for listener in self._retry_listeners:
             listener(kind)
+
+    def add_unrecorded_listener(self, listener: Callable[[], None]) -> None:
+        """Called for each ignored event a waiting stage counts without recording it."""
+        self._unrecorded_listeners.append(listener)
+
+    def _unrecorded(self) -> None:
+        for listener in self._unrecorded_listeners:
+            listener()
 
     def _store_health(self, ok: bool) -> None:
         self.executor.store_available = ok

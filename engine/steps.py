@@ -51,6 +51,13 @@ class StepDeps:
     """`(instance_id, after, limit)`: the inbox events after position `after`, in order."""
     on_retry: Callable[[str], None] | None = None
     """Told the stage kind of each attempt that failed and will be retried (a metric)."""
+    on_unrecorded: Callable[[], None] | None = None
+    """Told of each ignored event past `MAX_IGNORED_RECORDED` on its stage (a metric)."""
+
+
+MAX_IGNORED_RECORDED = 1000
+"""IgnoreEvent entries one waiting stage keeps: a flood of events of other names must not
+grow an instance without bound; past it they are counted (`StageState.ignored`)."""
 
 
 async def advance(draft: Draft, workflow: Workflow, deps: StepDeps) -> Move:
@@ -268,6 +275,13 @@ async def _wait_for_event(draft: Draft, workflow: Workflow, deps: StepDeps) -> M
     for event in events:
         instance.inbox_cursor = event.position
         matched = event.name == instance.waiting_for
+        if not matched:
+            draft.stage.ignored += 1
+            if draft.stage.ignored > MAX_IGNORED_RECORDED:
+                draft.touched = True
+                if deps.on_unrecorded is not None:
+                    deps.on_unrecorded()
+                continue
         draft.add_activity(
             Activity(
                 name="ReceiveEvent" if matched else "IgnoreEvent",

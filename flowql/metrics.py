@@ -108,6 +108,12 @@ class Metrics:
             "result): skipped as Formance skips them, each with a warning in the log.",
             registry=self.registry,
         )
+        self.ignored_unrecorded = Counter(
+            "flowql_ignored_events_unrecorded_total",
+            "Events a waiting stage ignored (another name than it waits for) past the first "
+            "1,000 of that stage: counted on the stage, not kept in its history.",
+            registry=self.registry,
+        )
         self.cel_refused = Counter(
             "flowql_cel_evaluations_refused_total",
             "Sandboxed CEL evaluations (comprehensions) that gave no answer, by reason: timeout "
@@ -151,6 +157,7 @@ class Metrics:
         engine.bus.add_listener(self._on_transition)
         engine.add_retry_listener(lambda kind: self.retries.labels(kind).inc())
         engine.triggers.add_filter_error_listener(self.filter_errors.inc)
+        engine.add_unrecorded_listener(self.ignored_unrecorded.inc)
         engine.triggers.add_refusal_listener(lambda reason: self.cel_refused.labels(reason).inc())
         self.bus_subscriptions.set_function(lambda: engine.bus.subscription_count)
         self.store_available.set_function(lambda: float(engine.executor.store_available))
