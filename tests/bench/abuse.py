@@ -8,7 +8,7 @@ Each scenario starts a fresh server (SQLite file, bearer auth on) and prints one
 - `silent`: runWorkflow(wait: true) throughput of `--runs` runs, first with no
   subscriber, then with `--silent` graphql-transport-ws subscriptions on
   `stageTransitions(workflowID)` whose clients never read a byte; server RSS growth over
-  the silent runs.
+  the silent runs, and how many of them the server closed as too slow (1013) meanwhile.
 - `cancel`: a workflow of `--sends` send stages runs; once `--cancel-after` postings are
   visible, `cancelInstance`: the mutation's latency and how many postings happened after it.
 
@@ -188,6 +188,7 @@ async def silent(server: LiveServer, runs: int, count: int) -> dict[str, Any]:
             loud = float("nan")
             print(f"  silent runs did not finish: {error!r}", file=sys.stderr)
         rss_after = server.rss()
+        closed = await slow_closed(session, server.url)
         for writer in writers:
             writer.transport.abort()
     return {
@@ -197,7 +198,17 @@ async def silent(server: LiveServer, runs: int, count: int) -> dict[str, Any]:
         "runs_per_s_silent": round(loud, 1),
         "ratio": round(loud / quiet, 2),
         "rss_growth_mb": round((rss_after - rss_before) / 2**20, 1),
+        "closed_slow": closed,
     }
+
+
+async def slow_closed(session: aiohttp.ClientSession, url: str) -> float:
+    """WebSockets the server closed as too slow (1013), from /metrics (NaN if not counted)."""
+    async with session.get(f"{url}/metrics") as response:
+        for line in (await response.text()).splitlines():
+            if line.startswith("flowql_websocket_slow_closed_total "):
+                return float(line.split()[1])
+    return float("nan")
 
 
 async def _open_many(port: int, workflow_id: str, count: int) -> list[asyncio.StreamWriter | None]:
