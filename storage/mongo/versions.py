@@ -22,6 +22,7 @@ as a small tombstone (`{_id}` only), so a writer still holding version `n` can n
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -38,6 +39,9 @@ if TYPE_CHECKING:
 DUPLICATE_KEY = 11000
 ABANDONED = timedelta(seconds=2)
 """Age after which a claim not yet written is finished by others (its writer crashed)."""
+SURELY_FIRST = ABANDONED / 2
+"""A claim's winner whose write was acknowledged within this of its claim wrote first: no
+other writer may write that version before the claim is ABANDONED (1 s spare for clocks)."""
 SETTLE_ROUNDS = 8
 """Bound on the newer claims a writer that may have landed late finishes again (`_settle`)."""
 
@@ -131,6 +135,7 @@ class Versioned:
         version = expected_version + 1
         assert doc[self._field] == version
         ident = claim_id(self._kind, key, version)
+        claimed = time.monotonic()
         claim = {"_id": ident, "doc": doc, "claimed_at": datetime.now(UTC), **(carried or {})}
         try:
             await self._claims.insert_one(claim)
@@ -150,25 +155,28 @@ class Versioned:
             await self._claims.delete_one({"_id": ident})
             return False
         await self._materialize(claim)
-        await self._write(doc, expected_version)
+        await self._write(doc, expected_version, claimed)
         # No filter beyond `_id` (see `server`): a claim that has no `doc` any more matches
         # and loses nothing, one that never existed matches nothing.
         previous = claim_id(self._kind, key, expected_version)
         await self._claims.update_one({"_id": previous}, self._tombstone)
         return True
 
-    async def _write(self, doc: Doc, expected_version: int) -> None:
-        """Replace the document at `expected_version` with `doc` (its claim's winner, or
-        whoever rolls an abandoned claim forward)."""
+    async def _write(self, doc: Doc, expected_version: int, claimed: float | None = None) -> None:
+        """Replace the document at `expected_version` with `doc`: the claim's winner (which
+        claimed at `claimed`, monotonic) or whoever rolls an abandoned claim forward (None)."""
         key = doc["_id"]
         if not self._server.id_filters_only:
             await self._docs.replace_one({"_id": key, self._field: expected_version}, self._stamped(doc))
             return
         # The caller read the document at `expected_version` just before. A write of ours that
         # lands after a newer version was written (we stalled past ABANDONED and somebody
-        # rolled our claim forward, then moved on) is repaired by `_settle`.
+        # rolled our claim forward, then moved on) is repaired by `_settle`. Nobody rolls a
+        # claim forward before it is ABANDONED old, so a winner whose write was acknowledged
+        # well within that (SURELY_FIRST) cannot have landed late.
         await self._docs.replace_one({"_id": key}, self._stamped(doc))
-        await self._settle(key, expected_version + 1)
+        if claimed is None or time.monotonic() - claimed > SURELY_FIRST.total_seconds():
+            await self._settle(key, expected_version + 1)
 
     def _stamped(self, doc: Doc) -> Doc:
         return doc if self._stamp is None else {**doc, self._stamp: datetime.now(UTC)}
