@@ -73,6 +73,10 @@ async def in_batches(calls: Sequence[Callable[[], Awaitable[object]]]) -> tuple[
     started, cpu = time.perf_counter(), time.process_time()
     for start in range(0, len(calls), IN_FLIGHT):
         await asyncio.gather(*(call() for call in calls[start : start + IN_FLIGHT]))
+        if len(calls) > 10 * IN_FLIGHT and start // IN_FLIGHT % 50 == 49:
+            done = start + IN_FLIGHT
+            rate = done / (time.perf_counter() - started)
+            print(f"  ... {done} of {len(calls)} ({rate:,.0f}/s)", file=sys.stderr, flush=True)
     return time.perf_counter() - started, time.process_time() - cpu
 
 
@@ -159,6 +163,13 @@ if __name__ == "__main__":
     parser.add_argument("--n", type=int, default=100_000, help="instances to insert")
     parser.add_argument("--store", action="append", help="a store to measure (repeatable; see above)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--in-flight",
+        type=int,
+        default=IN_FLIGHT,
+        help=f"calls in flight (default {IN_FLIGHT}; FerretDB died of SIGBUS at 2,000: use 16)",
+    )
     args = parser.parse_args()
     random.seed(args.seed)
+    IN_FLIGHT = args.in_flight
     asyncio.run(main(args.n, args.store or ["sqlite"]))
