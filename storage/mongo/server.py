@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pymongo.asynchronous.collection import AsyncCollection
     from pymongo.asynchronous.database import AsyncDatabase
 
     from .codec import Doc
@@ -32,3 +33,14 @@ async def detect(database: AsyncDatabase[Doc], server: Server) -> None:
     """FerretDB answers `buildInfo` with its own `ferretdbVersion` besides MongoDB's fields."""
     info = await database.command("buildInfo")
     server.id_filters_only = "ferretdbVersion" in info
+
+
+async def soft_delete(collection: AsyncCollection[Doc], key: str, changes: Doc, server: Server) -> bool:
+    """Set `changes` (with `deleted_at`) on the live document `key`; False when it is missing or
+    deleted already. Read first, so a refused delete sends the server no write at all."""
+    doc = await collection.find_one({"_id": key}, {"deleted_at": 1})
+    if doc is None or doc.get("deleted_at") is not None:
+        return False
+    query = {"_id": key} if server.id_filters_only else {"_id": key, "deleted_at": None}
+    result = await collection.update_one(query, {"$set": changes})
+    return result.modified_count == 1

@@ -15,6 +15,7 @@ from flowql.engine.pagination import Page, PageRequest
 
 from . import outbox, pages
 from .codec import Doc, encode, from_doc, to_doc
+from .server import Server, soft_delete
 
 if TYPE_CHECKING:
     from pymongo.asynchronous.collection import AsyncCollection
@@ -38,6 +39,7 @@ def _occurrence(doc: Doc) -> TriggerOccurrence:
 
 
 class MongoTriggerStore:
+    _server: Server
     _outbox: AsyncCollection[Doc]
     _outbox_on: bool = False
     _triggers: AsyncCollection[Doc]
@@ -66,10 +68,7 @@ class MongoTriggerStore:
         return [from_doc(Trigger, doc) for doc in await cursor.to_list(None)]
 
     async def delete_trigger(self, trigger_id: str, at: datetime) -> bool:
-        result = await self._triggers.update_one(
-            {"_id": trigger_id, **pages.LIVE}, {"$set": {"deleted_at": encode(at)}}
-        )
-        return result.modified_count == 1
+        return await soft_delete(self._triggers, trigger_id, {"deleted_at": encode(at)}, self._server)
 
     async def insert_occurrence(self, occurrence: TriggerOccurrence) -> bool:
         if self._outbox_on:

@@ -14,12 +14,14 @@ from flowql.engine.pagination import Page, PageRequest
 
 from . import pages
 from .codec import Doc, encode, from_doc, to_doc
+from .server import Server, soft_delete
 
 if TYPE_CHECKING:
     from pymongo.asynchronous.collection import AsyncCollection
 
 
 class MongoWorkflowStore:
+    _server: Server
     _workflows: AsyncCollection[Doc]
 
     async def insert_workflow(self, workflow: Workflow) -> None:
@@ -40,7 +42,5 @@ class MongoWorkflowStore:
         return await pages.page(self._workflows, Workflow, page, pages.created, dict(pages.LIVE))
 
     async def delete_workflow(self, workflow_id: str, at: datetime) -> bool:
-        result = await self._workflows.update_one(
-            {"_id": workflow_id, **pages.LIVE}, {"$set": {"deleted_at": encode(at), "updated_at": encode(at)}}
-        )
-        return result.modified_count == 1
+        changes = {"deleted_at": encode(at), "updated_at": encode(at)}
+        return await soft_delete(self._workflows, workflow_id, changes, self._server)

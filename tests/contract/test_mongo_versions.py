@@ -84,3 +84,29 @@ async def test_a_claim_made_while_a_late_write_is_settled_stands(mongo: MongoSto
     await mongo.database["things"].replace_one({"_id": "t1"}, doc(2, n="b"))  # landed, unsettled
     assert await things.replace(doc(4, n="d"), 3)
     assert await mongo.database["things"].find_one({"_id": "t1"}) == doc(4, n="d")
+
+
+async def test_a_refused_soft_delete_sends_the_server_no_write(mongo: MongoStore) -> None:
+    """Deleting what is missing or deleted already writes nothing (the fuzzer's MongoDB
+    watcher counts every write command the server receives, even one that matches nothing)."""
+    from datetime import UTC, datetime
+
+    from .factories import trigger, workflow
+
+    if not hasattr(mongo.database, "client"):
+        pytest.skip("mongomock keeps no write counters")
+    wf = workflow()
+    await mongo.insert_workflow(wf)
+    await mongo.insert_trigger(trigger(wf.id))
+    assert await mongo.delete_workflow(wf.id, datetime.now(UTC))
+
+    async def writes() -> tuple[int, ...]:
+        status = await mongo.database.client.admin.command("serverStatus")
+        commands = status.get("metrics", {}).get("commands", {})
+        return tuple(int(commands.get(name, {}).get("total", 0)) for name in ("insert", "update", "delete"))
+
+    before = await writes()
+    assert not await mongo.delete_workflow(wf.id, datetime.now(UTC))  # deleted already
+    assert not await mongo.delete_workflow("missing", datetime.now(UTC))
+    assert not await mongo.delete_trigger("missing", datetime.now(UTC))
+    assert await writes() == before
