@@ -72,7 +72,11 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     )
     try:
         # runWorkflow(wait: true) on a workflow that waits for an event gives up after 0.2 s.
-        with live_server(workdir, "--run-timeout", "0.2", store=uris.new()) as running:
+        # The MongoDB watcher counts every write the server is sent (store_watch.py): a lease
+        # heartbeat (every lease_ttl / 3 on a shared store) would pass for a write by the
+        # request under test, so the replica's lease lasts an hour (a heartbeat per 20 min).
+        flags = ("--run-timeout", "0.2", "--lease-ttl", "3600")
+        with live_server(workdir, *flags, store=uris.new()) as running:
             yield running
     finally:
         uris.drop()
