@@ -102,11 +102,6 @@ class LeaseKeeper:
                 log.exception("%s failed; retrying", what)
             await asyncio.sleep(max(0.0, self.interval - (loop.time() - started)))
 
-    async def beat(self) -> None:
-        """Renew, then take over (what the two background loops do; at start and in tests)."""
-        await self.renew()
-        await self.take_over()
-
     async def renew(self) -> None:
         """Push this replica's record (every lease it holds) a TTL forward."""
         assert self._record is not None, "start() first"
