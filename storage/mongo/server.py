@@ -8,7 +8,9 @@ version: v})` cost 57 ms at 200 instances and grows with the collection. Its fil
 writes are a read then a write anyway (not atomic, see `versions`), so on such a server the
 store reads by `_id`, checks the condition itself and writes by `_id`, which is what the
 server would have done, one round trip apart; `versions` then checks that no newer version
-was claimed meanwhile. MongoDB keeps its filtered, atomic writes.
+was claimed meanwhile. MongoDB keeps its filtered, atomic writes. (Even that `WHERE` is a
+scan in SQLite, cheaper than decoding in Go: FerretDB's `_id` index is on the expression
+`->"_id"`, its queries say `->'$._id'`; see docs/mongodb.md.)
 """
 
 from __future__ import annotations
