@@ -71,7 +71,7 @@ async def takeover(uri: str, workdir: Path, args: argparse.Namespace) -> list[fl
     survivor.start()
     times: list[float] = []
     try:
-        async with aiohttp.ClientSession() as session:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(keepalive_timeout=4)) as session:
             api = Api(session, survivor)
             workflow = await api.create_workflow(WAIT)
             for trial in range(args.kills):
@@ -99,7 +99,7 @@ async def cross_replica(uri: str, workdir: Path, args: argparse.Namespace) -> li
     b.start()
     lags: list[float] = []
     try:
-        async with aiohttp.ClientSession() as session:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(keepalive_timeout=4)) as session:
             api_b = Api(session, b)
             workflow = await api_b.create_workflow(WAIT)
             for _ in range(args.events):
@@ -127,7 +127,7 @@ async def throughput(uri: str, workdir: Path, replicas: int, args: argparse.Name
     for node in nodes:
         node.start()
     try:
-        async with aiohttp.ClientSession() as session:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(keepalive_timeout=4)) as session:
             apis = [Api(session, node) for node in nodes]
             workflow = await apis[0].create_workflow(SEND)
             targets = itertools.cycle(apis)

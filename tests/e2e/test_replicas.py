@@ -36,6 +36,7 @@ from tests.support.mongo import fresh_database_uri
 pytestmark = pytest.mark.timeout(240)
 
 TTL = 3.0
+KEEPALIVE = 4.0
 AMOUNT = 100
 # One ledger per run: postings on one hot account (`world`) queue behind each other's claimed
 # versions, slowly on FerretDB (docs/mongodb.md). This test is about replicas dying.
@@ -69,7 +70,12 @@ async def store_uri(mongodb_uri: str) -> AsyncIterator[str]:
 
 @pytest.fixture
 async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=30)) as s:
+    # Idle connections are dropped by the client before the server's keep-alive (10 s) closes
+    # them: a POST on a connection the server was closing failed with "Cannot write to
+    # closing transport" (seen once in the three-replica run, load 16).
+    connector = aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE)
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=30)
+    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as s:
         yield s
 
 
