@@ -3,7 +3,7 @@
 instance itself stays small), and the instance still completes on the right event.
 
 Run through the engine on SQLite and MongoDB (`BACKENDS`; on FerretDB 1.24 the 3,000 sends
-took 54 s at load 10 on the 2-core machine, SQLite 2.6 s). Not on mongomock: it scans a
+took 32 s at load ~15 on the 2-core machine, SQLite 2.6 s). Not on mongomock: it scans a
 collection for every query, and the run took over a minute there."""
 
 from __future__ import annotations
