@@ -34,6 +34,7 @@ STAGE_WORKFLOW_NAMES: dict[StageKind, str] = {
     StageKind.DELAY: "RunDelay",
     StageKind.WAIT_EVENT: "RunWaitEvent",
     StageKind.UPDATE: "RunUpdate",
+    StageKind.NOOP: "NoOp",
 }
 """Formance runs each stage as a child workflow; its history names the stage by that workflow."""
 

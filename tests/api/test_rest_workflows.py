@@ -98,6 +98,15 @@ def test_create_workflow_validation_names_the_field(rest_server: RestServer, ver
     assert raised.value.data.error_code == "VALIDATION"
 
 
+def test_a_noop_stage_has_a_history(rest_server: RestServer, version: int) -> None:
+    """Formance registers the noop stage's child workflow as `NoOp` (flows' api tests)."""
+    client = api(rest_server.sdk(), version)
+    workflow = create(client, {"noop": {}})
+    instance = run(client, workflow.id, wait=True)
+    history = body(client.get_instance_history(request={"instance_id": instance.id})).data
+    assert [h.name for h in history] == ["NoOp"]
+
+
 def test_unknown_ids_are_not_found(rest_server: RestServer, version: int) -> None:
     client = api(rest_server.sdk(), version)
     calls = [
