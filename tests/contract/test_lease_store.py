@@ -192,6 +192,9 @@ async def test_the_change_feed_lists_writes_by_when_the_store_wrote_them(mongo: 
     second = instance("wf", 2, ident="i2", lease_owner="b/1", lease_epoch=1, transition_count=1)
     await mongo.insert_instance(first, [transition(first, 1)])
     await mongo.insert_instance(second, [transition(second, 1)])
+    # Stored times have millisecond resolution; two writes in one millisecond are ordered
+    # by `_id`, which would put i1 first whatever this test proves.
+    await asyncio.sleep(0.005)
     moved = first.model_copy(update={"transition_count": 2})  # updated_at stays in 2026-01-01
     await mongo.save_instance(moved, expected_version=0, transitions=[transition(first, 2)])
     changes = await mongo.changed_instances(before, 10)
