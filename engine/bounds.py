@@ -81,13 +81,16 @@ def _metadata(value: dict[str, str]) -> dict[str, str]:
     for key, entry in value.items():
         if not key or len(key) > MAX_NAME_LENGTH:
             raise ValueError(f"keys of 1 to {MAX_NAME_LENGTH} characters (got {len(key)})")
+        if "\x00" in key:
+            # MongoDB field names cannot hold NUL; refused on every store alike.
+            raise ValueError(f"{shown(key)}: keys must not contain the NUL character")
         if len(entry) > MAX_METADATA_VALUE:
             raise ValueError(f"{key!r}: values of at most {MAX_METADATA_VALUE} characters (got {len(entry)})")
     return value
 
 
 Metadata = Annotated[dict[str, str], AfterValidator(_metadata)]
-"""At most 256 entries, keys of 1-256 characters, values of at most 4,096."""
+"""At most 256 entries, keys of 1-256 characters without NUL, values of at most 4,096."""
 
 
 def format_loc(prefix: str, loc: tuple[int | str, ...]) -> str:

@@ -49,6 +49,7 @@ REFUSED_STAGES = [
     ([send(metadata={"note": "v" * 4097})], S + "metadata", "at most 4096"),
     ([send(metadata={"k" * 257: "v"})], S + "metadata", "keys of 1 to 256"),
     ([send(metadata={f"k{i}": "v" for i in range(257)})], S + "metadata", "at most 256 entries"),
+    ([send(metadata={"a\x00b": "v"})], S + "metadata", "NUL"),
     ([{"wait_event": {"event": "e" * 257}}], "stages[0].wait_event.event", "at most 256"),
     ([UPDATE_LEDGER], U + "ledger", BAD_LEDGER),
     ([UPDATE_VALUE], U + "metadata", "at most 4096"),
@@ -129,6 +130,7 @@ async def test_names_are_bounded_on_both_apis(make_api: ApiFactory) -> None:
         ("w", "", None, "ledger"),
         ("w", "default", {"k": "v" * 4097}, "metadata"),
         ("w", "default", {"": "v"}, "metadata"),
+        ("w", "default", {"\x00": "\x00"}, "metadata"),  # the fuzzer's, half-written on MongoDB
     ],
 )
 async def test_wallet_inputs_are_bounded(

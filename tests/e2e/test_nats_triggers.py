@@ -186,7 +186,6 @@ class CrashAfterStore(TriggerService):
         return occurrences
 
 
-@pytest.mark.heavy  # its MongoDB run is slow: see HEAVY_BACKENDS in tests/support/stores.py
 async def test_restarts_mid_burst_lose_nothing_and_dispatch_nothing_twice(setup: Setup) -> None:
     total = 300
     crashing = CrashAfterStore(setup.engine, {f"burst-{n}" for n in range(0, total, 37)})
