@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import services
-from tests.support.stores import BACKENDS, HEAVY_BACKENDS, StoreUris
+from tests.support.stores import BACKENDS, StoreUris
 
 
 def _require(service: AbstractContextManager[str]) -> Iterator[str]:
@@ -43,8 +43,7 @@ def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Tests marked `both_stores` that use `store_uris` run once per backend."""
     if "store_uris" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_stores"):
-        heavy = metafunc.definition.get_closest_marker("heavy")
-        metafunc.parametrize("store_uris", HEAVY_BACKENDS if heavy else BACKENDS, indirect=True)
+        metafunc.parametrize("store_uris", BACKENDS, indirect=True)
 
 
 @pytest.fixture
