@@ -10,8 +10,6 @@ bisecting), which both servers answer from the `_id` index.
 
 from __future__ import annotations
 
-import asyncio
-import weakref
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
@@ -22,6 +20,7 @@ from flowql.engine.models import InboxEvent
 from flowql.engine.store import MAX_ROWS
 
 from .codec import Doc, decode, encode, schema_fields, utc
+from .turns import Turns
 
 if TYPE_CHECKING:
     from pymongo.asynchronous.collection import AsyncCollection
@@ -39,11 +38,13 @@ class Inbox:
     def __init__(self, collection: AsyncCollection[Doc]) -> None:
         self._events = collection
         self._tails: OrderedDict[str, int] = OrderedDict()
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        # Appends to one inbox from this process go one at a time: racing for a position
+        # costs a lost insert and a search each time, so a burst would cost its square.
+        self._turns = Turns()
 
     async def append(self, event: InboxEvent) -> InboxEvent:
         instance_id = event.instance_id
-        async with self._lock(instance_id):
+        async with self._turns.of(instance_id):
             position = self._tails.get(instance_id, 0) + 1
             for _ in range(ATTEMPTS):
                 stored = event.model_copy(update={"position": position})
@@ -55,14 +56,6 @@ class Inbox:
                 self._remember(instance_id, position)
                 return stored
         raise FlowqlError(ErrorCode.UNAVAILABLE, f"instance {instance_id!r}: too many events at once")
-
-    def _lock(self, instance_id: str) -> asyncio.Lock:
-        """Appends to one inbox from this process go one at a time: racing for a position
-        costs a lost insert and a search each time, so a burst would cost its square."""
-        lock = self._locks.get(instance_id)
-        if lock is None:
-            lock = self._locks[instance_id] = asyncio.Lock()
-        return lock
 
     async def after(self, instance_id: str, after: int, limit: int) -> list[InboxEvent]:
         limit = min(limit, MAX_ROWS)
