@@ -54,7 +54,7 @@ async def test_sigkill_soak_on_mongodb(tmp_path: Path, mongodb_uri: str) -> None
         check(await run_soak(config), kills=config.kills)
 
 
-@pytest.mark.slow  # see HEAVY_BACKENDS in tests/support/stores.py
+@pytest.mark.slow  # 150 runs / 3 kills: over the CI budget on FerretDB 1.24
 @pytest.mark.timeout(600)
 async def test_full_sigkill_soak_on_mongodb(tmp_path: Path, mongodb_uri: str) -> None:
     """The SQLite soak's size on MongoDB: over the CI budget on FerretDB 1.24."""

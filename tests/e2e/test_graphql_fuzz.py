@@ -10,7 +10,8 @@ request (or any read) leaves the store exactly as it was (`PRAGMA data_version`;
 MongoDB a digest of every document, fuzz/store_watch.py). Every test runs on a SQLite server
 and on a MongoDB one (the session's FerretDB, or FLOWQL_TEST_MONGODB_URI).
 
-CI runs a short version (< 60 s). More generated examples per operation:
+CI runs a short version (~2 min on SQLite, 3-6 min on FerretDB on this 2-core machine).
+More generated examples per operation:
     FLOWQL_TEST_FUZZ_EXAMPLES=2000 pytest tests/e2e/test_graphql_fuzz.py -m 'slow or not slow'
 """
 
@@ -46,7 +47,7 @@ from tests.e2e.fuzz.samples import make_samples
 from tests.e2e.fuzz.store_watch import for_store
 from tests.e2e.fuzz.strategies import load_schema, variables_for, ws_messages
 from tests.e2e.live_server import LiveServer, live_server
-from tests.support.stores import HEAVY_BACKENDS, StoreUris
+from tests.support.stores import BACKENDS, StoreUris
 
 OPERATIONS = sorted((Path(__file__).resolve().parents[2] / "graphql" / "operations").glob("*.graphql"))
 EXAMPLES = int(os.environ.get("FLOWQL_TEST_FUZZ_EXAMPLES", "20"))
@@ -63,7 +64,7 @@ FUZZ_SETTINGS = settings(
 )
 
 
-@pytest.fixture(scope="module", params=HEAVY_BACKENDS)
+@pytest.fixture(scope="module", params=BACKENDS)
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """One server per backend: a SQLite file, then a database on the session's MongoDB server."""
     workdir = tmp_path_factory.mktemp("fuzz")
@@ -72,9 +73,9 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     )
     try:
         # runWorkflow(wait: true) on a workflow that waits for an event gives up after 0.2 s.
-        # The MongoDB watcher counts every write the server is sent (store_watch.py): a lease
-        # heartbeat (every lease_ttl / 3 on a shared store) would pass for a write by the
-        # request under test, so the replica's lease lasts an hour (a heartbeat per 20 min).
+        # The MongoDB watcher digests every document (store_watch.py): a lease heartbeat
+        # (every lease_ttl / 3 on a shared store) rewrites the lease and would pass for a
+        # write by the request under test, so the replica's lease lasts an hour.
         flags = ("--run-timeout", "0.2", "--lease-ttl", "3600")
         with live_server(workdir, *flags, store=uris.new()) as running:
             yield running

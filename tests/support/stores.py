@@ -15,16 +15,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from .mongo import database_name, with_database
 
 BACKENDS = ["sqlite", "mongodb"]
-HEAVY_BACKENDS = ["sqlite", pytest.param("mongodb", marks=pytest.mark.slow)]
-"""For the GraphQL fuzzer: its MongoDB half (3 min on FerretDB 1.24) judges a rejected request by
-the server's write-command counters, so a CONFLICT the unique index decides (an attempted insert,
-nothing written) reads as a change (docs/mongodb.md, "Speed on FerretDB"). It is `slow`
-(`pytest -m slow -k mongodb`). The soak, NATS burst and kill -9 tests run on both stores."""
 
 
 class StoreUris:

@@ -2,20 +2,24 @@
 
 SQLite: `PRAGMA data_version` changes on a connection whenever another connection commits
 to the file, so comparing it before and after a request says exactly whether that request
-(or something it started) wrote anything. MongoDB: the server's own write-command counters
-(`serverStatus` `metrics.commands.{insert,update,delete,findAndModify}.total`, which MongoDB
-and FerretDB both keep; FerretDB has neither change streams nor `dbHash`), so any write the
-server was asked to do moves the version, even one that matched nothing (stricter than
-SQLite's). The fuzz tests run one at a time, so the only writer is the server under test.
-`counts()` says where, for the failure message.
+(or something it started) wrote anything. MongoDB (and FerretDB, which has neither change
+streams nor `dbHash`): a digest of every document in the database. Counting the server's
+write commands is not enough: a `createWallet` refused as CONFLICT by the unique
+`(ledger, name)` index sent an insert that wrote nothing. The write-command counters
+(`serverStatus` `metrics.commands`) still decide when the digest must be recomputed: no
+write command, no change. The fuzz tests run one at a time, so the only writer is the
+server under test. `counts()` says where, for the failure message.
 """
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import time
 from pathlib import Path
 from typing import Any
+
+import bson
 
 
 class StoreWatch:
@@ -64,13 +68,29 @@ class MongoStoreWatch(StoreWatch):
 
         self._client: MongoClient[Any] = MongoClient(uri)
         self._db = self._client.get_default_database()
+        self._commands: tuple[int, ...] | None = None
+        self._digest = ""
 
     def close(self) -> None:
         self._client.close()
 
     def version(self) -> object:
+        commands = self._write_commands()
+        if commands != self._commands:
+            self._commands, self._digest = commands, self._contents_digest()
+        return self._digest
+
+    def _write_commands(self) -> tuple[int, ...]:
         commands = self._client.admin.command("serverStatus").get("metrics", {}).get("commands", {})
         return tuple(int(commands.get(name, {}).get("total", 0)) for name in WRITE_COMMANDS)
+
+    def _contents_digest(self) -> str:
+        digest = hashlib.sha256()
+        for name in sorted(self._db.list_collection_names()):
+            digest.update(name.encode())
+            for document in self._db[name].find({}, sort=[("_id", 1)]):
+                digest.update(bson.encode(document))
+        return digest.hexdigest()
 
     def counts(self) -> dict[str, int]:
         return {name: self._db[name].count_documents({}) for name in sorted(self._db.list_collection_names())}
