@@ -115,6 +115,7 @@ def create_app(
             heartbeat=config.ws_heartbeat,
             max_response_bytes=config.max_response_bytes,
             outbound_limit=config.ws_outbound_limit,
+            pong_timeout=config.ws_pong_timeout,
             ws_init_timeout=config.ws_init_timeout,
             max_websockets=config.max_websockets,
             max_subscriptions=config.max_subscriptions,

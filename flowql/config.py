@@ -104,6 +104,9 @@ class Config:
     """Seconds between WebSocket pings (a dead peer is dropped after a missed pong)."""
     ws_outbound_limit: int = 64 * 1024
     """Bytes a WebSocket may leave unread before it is closed with 1013 (flowql/ws_outbox.py)."""
+    ws_pong_timeout: float = 2.0
+    """Seconds a WebSocket that is sent a lot may leave a ping unanswered before it is closed
+    with 1013 (flowql/ws_outbox.py)."""
     shutdown_timeout: float = 10.0
     node_id: str = field(default_factory=lambda: default_node_id())
     """This process's name on every JSON log line and in its lease record (default host:pid)."""
@@ -154,7 +157,8 @@ class Config:
             )
         if self.max_attempts is not None and self.max_attempts < 1:
             raise ConfigError(f"max_attempts: must be at least 1, got {self.max_attempts}")
-        timeouts = ("run_timeout", "ws_heartbeat", "shutdown_timeout", "header_timeout", "ws_init_timeout")
+        timeouts: tuple[str, ...] = ("run_timeout", "ws_heartbeat", "shutdown_timeout", "header_timeout")
+        timeouts += ("ws_init_timeout", "ws_pong_timeout")
         for name in (*timeouts, "store_timeout"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name}: must be positive")

@@ -14,7 +14,7 @@ import asyncio
 import json
 import re
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -46,7 +46,7 @@ from .scope_check import apply, grant_of
 from .slots import SubscriptionSlots
 from .ws_handlers import SharedGraphQLWSHandler, SharedTransportWSHandler
 from .ws_messages import CheckedWebSocketAdapter
-from .ws_outbox import DEFAULT_LIMIT, Outbox
+from .ws_outbox import DEFAULT_LIMIT, DEFAULT_PONG_TIMEOUT, Outbox
 
 WEBSOCKET = web.RequestKey("flowql.websocket", bool)
 """Request key set on WebSocket upgrades (the latency histogram skips them)."""
@@ -66,6 +66,8 @@ class ViewSettings:
     max_response_bytes: int = 16 * 2**20
     outbound_limit: int = DEFAULT_LIMIT
     """Bytes a WebSocket may leave unread before it is closed with 1013 (ws_outbox.py)."""
+    pong_timeout: float = DEFAULT_PONG_TIMEOUT
+    """Seconds a WebSocket may leave the outbox's ping unanswered (then 1013)."""
     ws_init_timeout: float = 5.0
     """Seconds a WebSocket may take to send `connection_init` (then 4408)."""
     max_websockets: int = 10_000
@@ -206,9 +208,16 @@ class FlowqlView(GraphQLView[Context, None]):
             authenticated=subscriber.authenticated,
         )
 
-    def make_outbox(self, ws: web.WebSocketResponse, transport: asyncio.Transport) -> Outbox:
+    def make_outbox(
+        self, ws: web.WebSocketResponse, transport: asyncio.Transport, wake: Callable[[], None]
+    ) -> Outbox:
         return Outbox(
-            ws, transport, limit=self.settings.outbound_limit, on_overflow=self.metrics.slow_websockets.inc
+            ws,
+            transport,
+            wake,
+            limit=self.settings.outbound_limit,
+            pong_timeout=self.settings.pong_timeout,
+            on_overflow=self.metrics.slow_websockets.inc,
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
@@ -241,8 +250,12 @@ class FlowqlView(GraphQLView[Context, None]):
             )
         # No permessage-deflate: its zlib state cost ~100 KB per connection for messages of a
         # few hundred bytes (tests/bench/subscription_load.py: 152 -> 49 KB RSS per subscriber).
+        # No autoping: ws_messages.py answers pings and gives pongs to the outbox.
         ws = web.WebSocketResponse(
-            protocols=[subprotocol] if subprotocol else [], heartbeat=self.settings.heartbeat, compress=False
+            protocols=[subprotocol] if subprotocol else [],
+            heartbeat=self.settings.heartbeat,
+            compress=False,
+            autoping=False,
         )
         await ws.prepare(request)
         self.websockets.add(ws)

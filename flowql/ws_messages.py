@@ -7,21 +7,32 @@ traceback in the log). Both protocols treat such a message as invalid here: the 
 closed with 4400 and a reason naming the field (graphql-transport-ws: "invalid message").
 
 Every message out goes through the socket's `Outbox` (ws_outbox.py): in order with the
-frames of shared subscription executions, and never awaiting the peer.
+frames of shared subscription executions, and never awaiting the peer. Pings and pongs are
+handled here too (the socket is made with `autoping=False`): a ping is answered through
+the outbox, a pong goes to it (it pings a peer that is sent a lot, to tell a reader from a
+silent one). When the outbox finds the peer too slow, it wakes the receive here and this
+task closes the socket (1013): aiohttp's `close()` from another task while one waits in
+`receive()` shuts the TCP connection right after its close frame, and a pong still on its
+way then draws an RST that makes the peer's kernel drop the close frame (the client saw
+1006); from the reading task, aiohttp waits for the peer's close frame first.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, Mapping
+from json import JSONDecodeError
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSMessage, WSMsgType, web
 from strawberry.aiohttp.views import AiohttpWebSocketAdapter
 from strawberry.http.async_base_view import AsyncBaseHTTPView
+from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived
 
-from .ws_outbox import Outbox
+from .ws_outbox import Outbox, pong_frame
 
 INVALID_MESSAGE = 4400
+_CLOSED = (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED)
 _OPERATION_TYPES = ("subscribe", "start")  # graphql-transport-ws, legacy graphql-ws
 _ID_TYPES = (*_OPERATION_TYPES, "complete", "stop")
 
@@ -69,7 +80,9 @@ class CheckedWebSocketAdapter(AiohttpWebSocketAdapter):
         super().__init__(view, request, ws)
         transport = request.transport
         assert transport is not None, "a prepared WebSocket has a transport"
-        self.outbox: Outbox = view.make_outbox(ws, transport)  # type: ignore[attr-defined]
+        self.outbox: Outbox = view.make_outbox(ws, transport, self._wake)  # type: ignore[attr-defined]
+        self._receiving: asyncio.Timeout | None = None
+        """The scope of the receive in progress: the outbox's `wake` ends it."""
 
     async def send_json(self, message: Mapping[str, object]) -> None:
         encoded = self.view.encode_json(message)
@@ -80,12 +93,50 @@ class CheckedWebSocketAdapter(AiohttpWebSocketAdapter):
         await super().close(code, reason)
 
     async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncGenerator[object, None]:
-        async for message in super().iter_json(ignore_parsing_errors=ignore_parsing_errors):
-            problem = message_problem(message)
-            if problem is not None:
-                await self.close(INVALID_MESSAGE, f"invalid message: {problem}")
+        """Strawberry's loop (text messages as JSON, binary refused), with pings answered,
+        pongs passed to the outbox and, once it gives up on the peer, the close (1013)."""
+        while (received := await self._receive()) is not None:
+            kind = received.type
+            if kind is WSMsgType.TEXT:
+                try:
+                    message = self.view.decode_json(received.data)
+                except JSONDecodeError as error:
+                    if ignore_parsing_errors:
+                        continue
+                    raise NonJsonMessageReceived from error
+                problem = message_problem(message)
+                if problem is not None:
+                    await self.close(INVALID_MESSAGE, f"invalid message: {problem}")
+                    return
+                yield message
+            elif kind is WSMsgType.BINARY:
+                raise NonTextMessageReceived
+            elif kind is WSMsgType.PING:
+                self.outbox.send_frame(pong_frame(received.data))
+            elif kind is WSMsgType.PONG:
+                self.outbox.pong(received.data)
+            elif kind in _CLOSED:
                 return
-            yield message
+        await self.outbox.close()  # too slow
+
+    async def _receive(self) -> WSMessage | None:
+        """The next message, or None once the outbox asks for the socket's close."""
+        if self.outbox.reason is not None:
+            return None
+        scope = self._receiving = asyncio.timeout(None)
+        try:
+            async with scope:
+                return await self.ws.receive()
+        except TimeoutError:
+            if scope.expired():
+                return None
+            raise
+        finally:
+            self._receiving = None
+
+    def _wake(self) -> None:
+        if self._receiving is not None:
+            self._receiving.reschedule(-1.0)  # a time past: the receive ends at once
 
 
 __all__ = ["INVALID_MESSAGE", "CheckedWebSocketAdapter", "message_problem"]

@@ -5,28 +5,47 @@ synchronous loop; awaiting each socket's write would let the slowest reader set 
 for all. So a frame is only appended here, and the frames appended during one turn of the
 event loop go out in a single transport write (one syscall per socket and turn, however
 many messages: WebSocket messages cannot be merged in either GraphQL protocol, but their
-frames can share a write). Strawberry's own messages (ack, pong, error, complete) take the
-same path, so a `complete` never overtakes the `next` frames before it.
+frames can share a write). Strawberry's own messages (ack, pong, error, complete) and the
+pongs to the peer's pings take the same path, so a `complete` never overtakes the `next`
+frames before it.
 
-Overflow policy: the bytes written to a socket that the kernel could not take yet (the
-transport's buffer; the kernel's socket buffers fill first) are bounded by `limit`; one
-turn's frames are written whatever their size, so a message larger than the limit still
-goes out to a reader that keeps up. A socket past the limit is closed with 1013 (try
-again later) and a reason; graphql-ws clients
-reconnect on 1013 and resubscribe, and the subscription replays from the store. A peer
-that does not even read the close frame is cut off after `close_timeout` seconds. The
-other sockets of the same execution are not delayed at any point.
+Overflow policy: a socket is too slow, and closed with 1013 (try again later) and a reason,
+when either
+- the bytes written to it that the kernel could not take yet (the transport's buffer) pass
+  `limit` (one turn's frames are written whatever their size, so a message larger than the
+  limit still goes out to a reader that keeps up), or
+- it leaves a ping unanswered for `pong_timeout` seconds after the kernel took it: every
+  `PROBE_EVERY` bytes written the outbox pings (one ping awaits its pong at a time), and
+  only a pong shows that the peer read what came before it. The kernel's buffers cannot:
+  a peer that never reads still has its kernel take ~120 KB (its receive buffer) before
+  anything backs up here. So a silent subscriber is found after a few KiB, whatever its
+  buffers, and a reader that keeps up answers each ping as it reads (every WebSocket client
+  does; browsers in their network stack). Outside bursts no ping is sent at all: idle
+  sockets are aiohttp's heartbeat's business (view.py).
+graphql-ws clients reconnect on 1013 and resubscribe, and the subscription replays from the
+store. The close itself is done by the task that reads the socket (`wake` tells it;
+ws_messages.py): aiohttp then sends the close frame and reads on until the peer's close
+frame, so the pongs still on their way do not meet a closed socket (whose RST would make
+the peer's kernel drop our close frame: the client saw 1006 instead of 1013). A peer that
+does not take the close frame within `close_timeout` seconds is cut off. The other sockets
+of the same execution are not delayed at any point.
+
+The kernel's send buffer is set to `SEND_BUFFER`: Linux grows it up to 4 MB otherwise
+(`tcp_wmem`), kernel memory a silent peer pins and frames it absorbs before anything here
+notices.
 
 Frames are written straight to the transport: server frames are unmasked and, with
-permessage-deflate declined (view.py), uncompressed, so a text frame is a 2 to 10 byte
-header and the text (RFC 6455 §5.2). aiohttp writes its own frames (pings, close) whole
-on the same transport, so frames never interleave.
+permessage-deflate declined (view.py), uncompressed, so a frame is a 2 to 10 byte header and
+the data (RFC 6455 §5.2). aiohttp writes its own frames (heartbeat pings, close) whole on
+the same transport, so frames never interleave.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
 import struct
 from collections.abc import Callable
 
@@ -36,7 +55,16 @@ log = logging.getLogger(__name__)
 
 TRY_AGAIN_LATER = 1013
 DEFAULT_LIMIT = 64 * 1024
+DEFAULT_PONG_TIMEOUT = 2.0
+"""Seconds a peer may take to answer a ping the kernel took (FLOWQL_WS_PONG_TIMEOUT)."""
+PROBE_EVERY = 4 * 1024
+"""Bytes written between two pings that check the peer reads: a 6-byte frame per 4 KiB."""
+SEND_BUFFER = 32 * 1024
+"""SO_SNDBUF of a WebSocket (Linux doubles it for its bookkeeping): messages are a few
+hundred bytes; the transport's own buffer holds up to `limit` more."""
 _TEXT = 0x81  # FIN + text opcode
+_PING = 0x89
+_PONG = 0x8A
 
 
 def text_frame(data: bytes) -> bytes:
@@ -49,40 +77,76 @@ def text_frame(data: bytes) -> bytes:
     return struct.pack("!BBQ", _TEXT, 127, size) + data
 
 
+def pong_frame(data: bytes) -> bytes:
+    """The answer to a ping carrying `data` (at most 125 bytes, RFC 6455 §5.5)."""
+    return bytes((_PONG, len(data))) + data
+
+
 class Outbox:
     __slots__ = (
         "_close_timeout",
-        "_closer",
         "_limit",
+        "_loop",
         "_on_overflow",
         "_pending",
+        "_pong_timeout",
+        "_probe",
+        "_probe_due",
+        "_probe_end",
+        "_probe_taken_at",
+        "_probes",
         "_transport",
+        "_wake",
+        "_written",
         "_ws",
         "closed",
+        "reason",
     )
 
     def __init__(
         self,
         ws: web.WebSocketResponse,
         transport: asyncio.Transport,
+        wake: Callable[[], None],
         *,
         limit: int = DEFAULT_LIMIT,
+        pong_timeout: float = DEFAULT_PONG_TIMEOUT,
         close_timeout: float = 5.0,
         on_overflow: Callable[[], None] | None = None,
     ) -> None:
         self._ws = ws
         self._transport = transport
+        self._wake = wake
+        """Tells the task reading the socket to `close` it (it may be waiting for a message)."""
         self._limit = limit
+        self._pong_timeout = pong_timeout
         self._close_timeout = close_timeout
         self._on_overflow = on_overflow
+        self._loop = asyncio.get_running_loop()
         self._pending: list[bytes] = []
-        self._closer: asyncio.Task[None] | None = None
+        self._written = 0
+        """Bytes handed to the transport; minus its buffer, what the kernel took."""
+        self._probes = 0
+        self._probe: bytes | None = None
+        """The payload of our ping awaiting its pong."""
+        self._probe_end = 0
+        """`_written` just after that ping."""
+        self._probe_taken_at: float | None = None
+        """When the kernel was first seen to have taken it."""
+        self._probe_due = PROBE_EVERY
         self.closed = False
+        self.reason: str | None = None
+        """Why the socket is being closed as too slow (1013), once it is."""
+        _shrink_send_buffer(transport)
 
     def send(self, text: bytes) -> None:
         """Queue one message (UTF-8 JSON); it is written at the end of this loop turn."""
-        if self.put(text_frame(text)):
-            asyncio.get_running_loop().call_soon(self.flush)
+        self.send_frame(text_frame(text))
+
+    def send_frame(self, frame: bytes) -> None:
+        """Queue one whole frame; it is written at the end of this loop turn."""
+        if self.put(frame):
+            self._loop.call_soon(self.flush)
 
     def put(self, frame: bytes) -> bool:
         """Queue one whole frame (`text_frame`) without scheduling its write: True when it
@@ -96,7 +160,10 @@ class Outbox:
             return False
         backlog = self._transport.get_write_buffer_size()  # what the kernel did not take
         if backlog > self._limit:
-            self._overflow(backlog)
+            self._overflow(f"{backlog} bytes unread")
+            return False
+        if self._probe is not None and self._unanswered(backlog):
+            self._overflow(f"no answer to a ping for {self._pong_timeout:g} s")
             return False
         pending = self._pending
         pending.append(frame)
@@ -109,24 +176,67 @@ class Outbox:
             return
         data = pending[0] if len(pending) == 1 else b"".join(pending)
         pending.clear()
-        if not self.closed and not self._transport.is_closing():
-            self._transport.write(data)
+        if self.closed or self._transport.is_closing():
+            return
+        self._written += len(data)
+        if self._probe is None and self._written >= self._probe_due:
+            self._probes += 1
+            self._probe = b"%d" % self._probes
+            data += bytes((_PING, len(self._probe))) + self._probe
+            self._written += len(self._probe) + 2
+            self._probe_end = self._written
+        self._transport.write(data)
 
-    def _overflow(self, backlog: int) -> None:
-        self.closed = True
-        self._pending.clear()
-        if self._on_overflow is not None:
-            self._on_overflow()
-        reason = f"too slow: {backlog} bytes unread; reconnect and subscribe again"
-        log.warning("slow WebSocket closed", extra={"backlog": backlog, "limit": self._limit})
-        self._closer = asyncio.get_running_loop().create_task(self._close(reason))
+    def pong(self, payload: bytes) -> None:
+        """The peer answered a ping; if it was ours, it read everything written before it."""
+        if self._probe is not None and payload == self._probe:
+            self._probe, self._probe_taken_at = None, None
+            self._probe_due = self._probe_end + PROBE_EVERY
 
-    async def _close(self, reason: str) -> None:
+    async def close(self) -> None:
+        """Close the socket as too slow (1013 and `reason`); called by the task that reads
+        it, once `wake` told it to. aiohttp sends the close frame after what the transport
+        holds, then reads (and drops) what the peer still sends until its close frame."""
+        reason = self.reason or "too slow"
         try:
             async with asyncio.timeout(self._close_timeout):
                 await self._ws.close(code=TRY_AGAIN_LATER, message=reason.encode())
         except (TimeoutError, ConnectionError):
             self._transport.abort()
 
+    def _unanswered(self, backlog: int) -> bool:
+        """Whether our ping has waited for its pong too long since the kernel took it."""
+        now = self._loop.time()
+        if self._probe_taken_at is None:
+            if self._written - backlog >= self._probe_end:
+                self._probe_taken_at = now
+            return False
+        return now - self._probe_taken_at > self._pong_timeout
 
-__all__ = ["DEFAULT_LIMIT", "TRY_AGAIN_LATER", "Outbox", "text_frame"]
+    def _overflow(self, why: str) -> None:
+        self.closed = True
+        self._pending.clear()
+        if self._on_overflow is not None:
+            self._on_overflow()
+        self.reason = f"too slow: {why}; reconnect and subscribe again"
+        log.warning("slow WebSocket closed", extra={"why": why, "limit": self._limit})
+        self._wake()
+
+
+def _shrink_send_buffer(transport: asyncio.Transport) -> None:
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
+
+
+__all__ = [
+    "DEFAULT_LIMIT",
+    "DEFAULT_PONG_TIMEOUT",
+    "PROBE_EVERY",
+    "SEND_BUFFER",
+    "TRY_AGAIN_LATER",
+    "Outbox",
+    "pong_frame",
+    "text_frame",
+]

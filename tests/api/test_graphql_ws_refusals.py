@@ -92,6 +92,9 @@ class _GoneTransport:
     def get_write_buffer_size(self) -> int:
         return 0
 
+    def get_extra_info(self, name: str) -> None:
+        return None
+
     def write(self, data: bytes) -> None:
         if self.closing:
             raise ClientConnectionResetError("Cannot write to closing transport")
@@ -102,8 +105,8 @@ class _View:
     def encode_json(self, data: object) -> str:
         return json.dumps(data)
 
-    def make_outbox(self, ws: Any, transport: Any) -> Outbox:
-        return Outbox(ws, transport)
+    def make_outbox(self, ws: Any, transport: Any, wake: Any) -> Outbox:
+        return Outbox(ws, transport, wake)
 
 
 async def test_a_result_for_a_vanished_peer_is_dropped() -> None:

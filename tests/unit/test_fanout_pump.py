@@ -10,14 +10,14 @@ from flowql.fanout import Member, Outcome
 from flowql.fanout_pump import Pump
 from flowql.ws_outbox import Outbox, text_frame
 
-from .test_ws_outbox import Socket, Transport, parse_frames
+from .test_ws_outbox import Socket, Transport, Woken, parse_frames
 
 PREFIX = b'{"id":"1","type":"next","payload":'
 
 
 def members(count: int, prefix: bytes = PREFIX) -> tuple[list[Member], list[Transport]]:
     transports = [Transport() for _ in range(count)]
-    out = [Member(Outbox(Socket(), t), prefix) for t in transports]  # type: ignore[arg-type]
+    out = [Member(Outbox(Socket(), t, Woken()), prefix) for t in transports]  # type: ignore[arg-type]
     return out, transports
 
 

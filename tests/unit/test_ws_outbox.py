@@ -1,12 +1,14 @@
 """The per-socket outbox: RFC 6455 text frames, one transport write per loop turn, and the
-overflow policy (1013 with a reason, nothing more written, a peer that never answers cut)."""
+overflow policy (1013 with a reason, nothing more written, a peer that never answers cut):
+too many bytes left unsent, or a ping of ours left unanswered once the kernel took it."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
 import struct
 
-from flowql.ws_outbox import TRY_AGAIN_LATER, Outbox, text_frame
+from flowql.ws_outbox import PROBE_EVERY, SEND_BUFFER, TRY_AGAIN_LATER, Outbox, pong_frame, text_frame
 
 
 class Transport:
@@ -28,6 +30,9 @@ class Transport:
     def abort(self) -> None:
         self.aborted = True
 
+    def get_extra_info(self, name: str) -> None:
+        return None
+
 
 class Socket:
     def __init__(self, hang: bool = False) -> None:
@@ -42,18 +47,40 @@ class Socket:
             await asyncio.Event().wait()
 
 
-def parse_frames(data: bytes) -> list[bytes]:
+class Woken:
+    """The reading task's side: counts the outbox's requests to close the socket."""
+
+    def __init__(self) -> None:
+        self.times = 0
+
+    def __call__(self) -> None:
+        self.times += 1
+
+
+def frames(data: bytes) -> list[tuple[int, bytes]]:
+    """(first byte: FIN + opcode, data) of each unmasked frame in `data`."""
     out = []
     while data:
-        assert data[0] == 0x81  # FIN, text, unmasked
         size, at = data[1], 2
+        assert size < 128  # unmasked
         if size == 126:
             (size,), at = struct.unpack("!H", data[2:4]), 4
         elif size == 127:
             (size,), at = struct.unpack("!Q", data[2:10]), 10
-        out.append(data[at : at + size])
+        out.append((data[0], data[at : at + size]))
         data = data[at + size :]
     return out
+
+
+def parse_frames(data: bytes) -> list[bytes]:
+    parsed = frames(data)
+    assert all(first == 0x81 for first, _ in parsed)  # FIN, text
+    return [payload for _, payload in parsed]
+
+
+def outbox_of(ws: Socket, transport: Transport, **options: object) -> tuple[Outbox, Woken]:
+    woken = Woken()
+    return Outbox(ws, transport, woken, **options), woken  # type: ignore[arg-type]
 
 
 def test_text_frames_of_every_length_class() -> None:
@@ -64,7 +91,7 @@ def test_text_frames_of_every_length_class() -> None:
 
 async def test_messages_of_one_turn_share_one_write() -> None:
     transport, ws = Transport(), Socket()
-    outbox = Outbox(ws, transport)  # type: ignore[arg-type]
+    outbox, _ = outbox_of(ws, transport)
     for n in range(3):
         outbox.send(f'{{"n":{n}}}'.encode())
     assert transport.writes == []  # written at the end of the turn
@@ -81,14 +108,16 @@ async def test_messages_of_one_turn_share_one_write() -> None:
 async def test_past_the_limit_the_socket_is_closed_with_1013() -> None:
     transport, ws = Transport(), Socket()
     overflows: list[None] = []
-    outbox = Outbox(ws, transport, limit=1000, on_overflow=lambda: overflows.append(None))  # type: ignore[arg-type]
+    outbox, woken = outbox_of(ws, transport, limit=1000, on_overflow=lambda: overflows.append(None))
     outbox.send(b"x" * 5000)  # one message larger than the limit still goes to a reader that keeps up
     await asyncio.sleep(0)
     transport.buffered = 1001  # the peer did not take it
     outbox.send(b"next")
     outbox.send(b"and more")
     await asyncio.sleep(0.01)
-    assert len(transport.writes) == 1 and overflows == [None]
+    assert len(transport.writes) == 1 and overflows == [None] and woken.times == 1
+    assert outbox.closed and ws.close_calls == []  # the reading task closes it
+    await outbox.close()
     [(code, reason)] = ws.close_calls
     assert (
         code == TRY_AGAIN_LATER and b"too slow: 1001 bytes unread" in reason and b"subscribe again" in reason
@@ -99,19 +128,107 @@ async def test_past_the_limit_the_socket_is_closed_with_1013() -> None:
 
 async def test_a_peer_that_never_answers_the_close_is_cut_off() -> None:
     transport, ws = Transport(), Socket(hang=True)
-    outbox = Outbox(ws, transport, limit=10, close_timeout=0.05)  # type: ignore[arg-type]
+    outbox, woken = outbox_of(ws, transport, limit=10, close_timeout=0.05)
     transport.buffered = 11
     outbox.send(b"x")
-    await asyncio.sleep(0.2)
+    assert woken.times == 1
+    await outbox.close()
     assert ws.close_calls and transport.aborted
 
 
 async def test_nothing_is_written_to_a_closing_transport() -> None:
     transport, ws = Transport(), Socket()
-    outbox = Outbox(ws, transport)  # type: ignore[arg-type]
+    outbox, _ = outbox_of(ws, transport)
     outbox.send(b"a")
     transport.closing = True
     await asyncio.sleep(0)
     outbox.send(b"b")
     await asyncio.sleep(0)
     assert transport.writes == [] and outbox.closed
+
+
+async def test_every_few_kib_written_the_peer_is_pinged() -> None:
+    transport, ws = Transport(), Socket()
+    outbox, _ = outbox_of(ws, transport)
+    message = b"m" * 1000
+    for _ in range(PROBE_EVERY // len(text_frame(message))):  # just under PROBE_EVERY
+        outbox.send(message)
+        await asyncio.sleep(0)
+    assert all(first == 0x81 for data in transport.writes for first, _ in frames(data))
+    outbox.send(message)  # past PROBE_EVERY: a ping follows the frame, in the same write
+    await asyncio.sleep(0)
+    assert frames(transport.writes[-1]) == [(0x81, message), (0x89, b"1")]
+    for _ in range(2 * PROBE_EVERY // 1000):
+        outbox.send(message)
+        await asyncio.sleep(0)
+    pings = [f for data in transport.writes for f in frames(data) if f[0] == 0x89]
+    assert pings == [(0x89, b"1")]  # one ping awaits its pong at a time
+    outbox.pong(b"other")  # not ours (aiohttp's heartbeat pings carry nothing)
+    outbox.send(message)
+    await asyncio.sleep(0)
+    assert [f for f in frames(transport.writes[-1]) if f[0] == 0x89] == []
+    outbox.pong(b"1")
+    outbox.send(message)  # more than PROBE_EVERY written since ping 1: the next one now
+    await asyncio.sleep(0)
+    assert frames(transport.writes[-1]) == [(0x81, message), (0x89, b"2")]
+    assert not outbox.closed
+
+
+async def test_a_ping_left_unanswered_after_the_kernel_took_it_closes_the_socket() -> None:
+    transport, ws = Transport(), Socket()
+    overflows: list[None] = []
+    outbox, woken = outbox_of(ws, transport, pong_timeout=0.05, on_overflow=lambda: overflows.append(None))
+    big = b"b" * PROBE_EVERY
+    outbox.send(big)
+    await asyncio.sleep(0)  # written with a ping after it
+    transport.buffered = 100  # the ping and some of the frame are still in the transport
+    await asyncio.sleep(0.1)
+    outbox.send(b"x")
+    await asyncio.sleep(0)
+    assert not outbox.closed  # the kernel has not taken the ping: its clock has not started
+    transport.buffered = 0  # now it has
+    outbox.send(b"y")
+    await asyncio.sleep(0)
+    assert not outbox.closed
+    await asyncio.sleep(0.1)
+    outbox.send(b"z")
+    assert outbox.closed and woken.times == 1 and overflows == [None]
+    await outbox.close()
+    [(code, reason)] = ws.close_calls
+    assert code == TRY_AGAIN_LATER and b"too slow: no answer to a ping for 0.05 s" in reason
+
+
+async def test_a_reader_that_answers_is_never_closed() -> None:
+    transport, ws = Transport(), Socket()
+    outbox, _ = outbox_of(ws, transport, pong_timeout=0.02)
+    for _ in range(10):
+        outbox.send(b"r" * PROBE_EVERY)
+        await asyncio.sleep(0.03)  # longer than the pong timeout, but each ping is answered
+        pings = [f[1] for data in transport.writes for f in frames(data) if f[0] == 0x89]
+        outbox.pong(pings[-1])
+    assert not outbox.closed and len(transport.writes) == 10
+
+
+def test_a_pong_frame() -> None:
+    assert pong_frame(b"abc") == b"\x8a\x03abc"
+
+
+async def test_the_kernel_send_buffer_is_small() -> None:
+    accepted: asyncio.Queue[asyncio.StreamWriter] = asyncio.Queue()
+
+    async def on_client(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await accepted.put(writer)
+
+    server = await asyncio.start_server(on_client, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    _, client = await asyncio.open_connection("127.0.0.1", port)
+    writer = await accepted.get()
+    try:
+        Outbox(Socket(), writer.transport, Woken())  # type: ignore[arg-type]
+        sock = writer.transport.get_extra_info("socket")
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) == 2 * SEND_BUFFER  # Linux doubles it
+    finally:
+        client.close()
+        writer.close()
+        server.close()
+        await server.wait_closed()
