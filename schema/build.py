@@ -9,6 +9,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 
 from . import enums as _enums  # noqa: F401  (registers the engine enums with Strawberry)
+from .execution import AcyclicExecutionContext
 from .scalars import SCALAR_MAP
 from .stage_definition import DelayStage, SendStage, UpdateStage, WaitEventStage
 
@@ -31,6 +32,7 @@ def build_schema(
         extensions=list(extensions),
         types=[SendStage, DelayStage, WaitEventStage, UpdateStage],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        execution_context_class=AcyclicExecutionContext,
     )
 
 
