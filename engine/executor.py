@@ -122,8 +122,7 @@ class Executor:
         draft.start_stage(0, workflow.stage_kind(0))
         created = draft.ready_to_save()
         await self._store.insert_instance(created, draft.transitions)
-        if len(self._fresh) < FRESH_CACHE:
-            self._fresh[created.id] = created
+        self._remember(created)
         self._publish(draft.transitions)
         self.wake(instance.id)
 
@@ -290,12 +289,17 @@ class Executor:
             move = await advance(draft, workflow, self._deps)
             if move is Move.CONTINUE:
                 continue
-            if draft.changed:
+            committed = draft.changed
+            if committed:
                 instance = await self._commit(draft)
-            if move is Move.BLOCK or instance.terminated:
+            if instance.terminated:
+                return
+            if move is Move.BLOCK:
+                if committed:  # as stored: the event or timer that wakes it needs no read
+                    self._remember(instance)
                 return
             if instance_id in self._cancelling:  # let the cancel in between two stages
-                self._fresh[instance_id] = instance
+                self._remember(instance)
                 self._again.add(instance_id)
                 return
             draft = Draft(instance)
@@ -314,6 +318,16 @@ class Executor:
         if saved.terminated:
             self._resolve(saved)
         return saved
+
+    def _remember(self, instance: Instance) -> None:
+        """Keep `instance` as just written for its next step (the oldest kept goes first).
+        Only this executor writes instances, under the instance's lock, and every save is a
+        compare-and-set: a copy made stale by another replica fails its save and is re-read."""
+        fresh = self._fresh
+        fresh.pop(instance.id, None)
+        if len(fresh) >= FRESH_CACHE:
+            del fresh[next(iter(fresh))]
+        fresh[instance.id] = instance
 
     def _resolve(self, instance: Instance) -> None:
         for future in self._waiters.pop(instance.id, []):

@@ -183,26 +183,32 @@ class Orchestration:
         did (at most `run_timeout`), so the answer shows what the event changed; otherwise the
         event stays queued for a later stage and the instance is returned as it is."""
         check(Name, name, field="name")
-        instance = await self.get_instance(instance_id)
-        if instance.terminated:
-            raise conflict(f"instance {instance_id!r} already terminated with {instance.status.value}")
-        event = InboxEvent(id=new_sortable_id(), instance_id=instance_id, name=name, received_at=utc_now())
-        if not _may_take(instance, event):
-            await self._append(event)
-            self._executor.wake(instance_id)
-            return instance  # the event changes nothing it shows: no second read
+        # Subscribed before the first read: whatever changes the instance after that read
+        # (taking this event, or moving past the stage) is a transition on the subscription,
+        # so the read after the append that used to look for such a change is not needed.
         subscription = self._bus.subscribe(instance_id)
         try:
+            instance = await self.get_instance(instance_id)
+            if instance.terminated:
+                raise conflict(f"instance {instance_id!r} already terminated with {instance.status.value}")
+            event = InboxEvent(
+                id=new_sortable_id(), instance_id=instance_id, name=name, received_at=utc_now()
+            )
+            if not _may_take(instance, event):
+                await self._append(event)
+                self._executor.wake(instance_id)
+                return instance  # the event changes nothing it shows: no second read
             event = await self._append(event)
             self._executor.wake(instance_id)
-            async with asyncio.timeout(self.run_timeout):
-                while True:
-                    instance = await self.get_instance(instance_id)
-                    if not _may_take(instance, event):
-                        return instance
-                    await subscription.get()
-        except (TimeoutError, Overflow):
-            return await self.get_instance(instance_id)
+            try:
+                async with asyncio.timeout(self.run_timeout):
+                    while True:
+                        await subscription.get()
+                        instance = await self.get_instance(instance_id)
+                        if not _may_take(instance, event):
+                            return instance
+            except (TimeoutError, Overflow):
+                return await self.get_instance(instance_id)
         finally:
             self._bus.unsubscribe(subscription)
 
