@@ -7,6 +7,10 @@ clear their timer), then reads 200 pages of 100 from random cursors in both dire
 prints p50/p99 in ms.
 
     python tests/bench/store_bench.py --n 100000 --store sqlite --store ferretdb
+    python tests/bench/store_bench.py --n 100000 --store ferretdb --in-flight 8 --saves 100 --pages 20
+
+`--saves` and `--pages` (default N/10 and 200) make a large run feasible on FerretDB, where
+every save and every page scans the collection (docs/mongodb.md).
 
 `--store` (repeatable; default `sqlite`): `sqlite` (a temp file) or `sqlite:///path`,
 `ferretdb` (a FerretDB 1.24 started for the run, tests/support/services.py), a
@@ -85,31 +89,33 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def bench(name: str, store: Store, n: int) -> None:
+async def bench(name: str, store: Store, n: int, *, saves: int | None = None, pages: int = PAGES) -> None:
     instances = [make_instance(i) for i in range(n)]
     inserts = [lambda i=i: store.insert_instance(i, [make_transition(i, 1)]) for i in instances]
     elapsed, cpu = await in_batches(inserts)
     print(f"{name}: {n} inserts in {elapsed:.2f} s: {n / elapsed:,.0f}/s ({cpu / n * 1e6:.0f} µs CPU each)")
 
-    sample = random.sample(instances, 2 * max(1, n // 20))
+    sample = random.sample(instances, min(n, 2 * max(1, n // 20) if saves is None else saves))
     half = len(sample) // 2
     changes = {
         "document only": (sample[:half], lambda i: {"transition_count": 2, "updated_at": i.created_at}),
         "timer cleared": (sample[half:], lambda i: {"transition_count": 2, "wake_at": None}),
     }
     for label, (chosen, update) in changes.items():
-        saves = [
+        calls = [
             lambda i=i, update=update: store.save_instance(
                 i.model_copy(update=update(i)), expected_version=0, transitions=[make_transition(i, 2)]
             )
             for i in chosen
         ]
-        elapsed, cpu = await in_batches(saves)
+        if not calls:
+            continue
+        elapsed, cpu = await in_batches(calls)
         rate, each = len(chosen) / elapsed, cpu / len(chosen) * 1e6
         print(f"{name}: {len(chosen)} save_instance ({label}): {rate:,.0f}/s ({each:.0f} µs CPU each)")
 
     latencies: list[float] = []
-    for _ in range(PAGES):
+    for _ in range(pages):
         anchor = random.choice(instances)
         direction = random.choice([Direction.OLDER, Direction.NEWER])
         request = PageRequest(PAGE_SIZE, Cursor(anchor.created_at, anchor.id, direction, PAGE_SIZE))
@@ -118,7 +124,7 @@ async def bench(name: str, store: Store, n: int) -> None:
         latencies.append((time.perf_counter() - started) * 1000)
         assert len(page.items) <= PAGE_SIZE
     print(
-        f"{name}: {PAGES} pages of {PAGE_SIZE} at random cursors: "
+        f"{name}: {pages} pages of {PAGE_SIZE} at random cursors: "
         f"p50 {statistics.median(latencies):.2f} ms, p99 {percentile(latencies, 0.99):.2f} ms"
     )
 
@@ -149,11 +155,11 @@ async def opened(store: str, workdir: Path) -> AsyncIterator[Store]:
             await opened_store.close()
 
 
-async def main(n: int, stores: list[str]) -> None:
+async def main(n: int, stores: list[str], saves: int | None, pages: int) -> None:
     for store in stores:
         with tempfile.TemporaryDirectory() as folder:
             async with opened(store, Path(folder)) as backend:
-                await bench(store, backend, n)
+                await bench(store, backend, n, saves=saves, pages=pages)
 
 
 if __name__ == "__main__":
@@ -169,7 +175,9 @@ if __name__ == "__main__":
         default=IN_FLIGHT,
         help=f"calls in flight (default {IN_FLIGHT}; FerretDB died of SIGBUS at 2,000: use 16)",
     )
+    parser.add_argument("--saves", type=int, help="save_instance calls (default N/10; 0: none)")
+    parser.add_argument("--pages", type=int, default=PAGES, help=f"pages read (default {PAGES})")
     args = parser.parse_args()
     random.seed(args.seed)
     IN_FLIGHT = args.in_flight
-    asyncio.run(main(args.n, args.store or ["sqlite"]))
+    asyncio.run(main(args.n, args.store or ["sqlite"], args.saves, args.pages))
