@@ -23,6 +23,7 @@ from flowql.engine.store import MAX_ROWS, HistoryRange
 
 from . import outbox, pages
 from .codec import Doc, decode, encode, from_doc, schema_fields, to_doc, utc
+from .drafts import Drafts
 from .history import read as read_history
 from .history import rows as history_rows
 from .inbox import Inbox
@@ -61,23 +62,23 @@ class MongoInstanceStore:
     _outbox: AsyncCollection[Doc]
     _outbox_on: bool = False
 
-    def _instance_versions(self, claims: AsyncCollection[Doc]) -> Versioned:
+    def _instance_versions(self, claims: AsyncCollection[Doc], drafts: Drafts) -> Versioned:
         return Versioned(
             "instance",
             self._instances,
             claims,
+            drafts,
             self._materialize,
             server=self._server,
             stamp=WRITTEN_AT,
-            carries=("transitions", "history"),
         )
 
-    async def _materialize(self, claim: Doc) -> None:
+    async def _materialize(self, draft: Doc) -> None:
         """A claimed save's transitions and history entries, stored before the instance
         document that counts them (rows beyond an instance's `transition_count` or a stage's
         `history_count` are from a lost write: overwritten)."""
-        await write_rows(self._transitions, claim.get("transitions", []))
-        await write_rows(self._history, claim.get("history", []))
+        await write_rows(self._transitions, draft.get("transitions", []))
+        await write_rows(self._history, draft.get("history", []))
 
     # --- instances ----------------------------------------------------------------------
     async def insert_instance(

@@ -41,6 +41,7 @@ from flowql.engine.models import Account, Posting, Wallet
 
 from ..names import MONGO_SCHEMA_VERSION as SCHEMA_VERSION
 from .codec import Doc, decode, decode_amounts, encode, encode_amounts, from_doc, to_doc
+from .drafts import Drafts
 from .server import Server
 from .turns import Turns
 from .versions import Versioned
@@ -107,6 +108,7 @@ class MongoLedger:
         wallets: AsyncCollection[Doc],
         *,
         versions: AsyncCollection[Doc],
+        drafts: Drafts,
         server: Server | None = None,
     ) -> None:
         self._server = server or Server()
@@ -115,8 +117,10 @@ class MongoLedger:
         self._accounts = accounts
         self._wallets = wallets
         self._versions = versions
-        self._account_versions = Versioned("account", accounts, versions, server=self._server)
-        self._attempts = Versioned("posting", postings, versions, field="attempt", server=self._server)
+        self._account_versions = Versioned("account", accounts, versions, drafts, server=self._server)
+        self._attempts = Versioned(
+            "posting", postings, versions, drafts, field="attempt", server=self._server
+        )
 
     # --- postings -----------------------------------------------------------------------
     async def post(self, posting: Posting, allow_overdraft: bool) -> Posting:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from ..names import (
     ACCOUNTS,
+    DRAFTS,
     HISTORY,
     INBOX,
     INSTANCES,
@@ -37,6 +38,7 @@ from ..names import (
     WORKFLOWS,
 )
 from .codec import Doc
+from .drafts import Drafts
 from .inbox import Inbox
 from .instances import MongoInstanceStore
 from .leases import MongoLeaseStore
@@ -75,7 +77,8 @@ class MongoStore(
         self._transitions = database[TRANSITIONS]
         self._history = database[HISTORY]
         self._inbox = Inbox(database[INBOX])
-        self._versions = self._instance_versions(database[VERSIONS])
+        self._drafts = Drafts(database[DRAFTS])
+        self._versions = self._instance_versions(database[VERSIONS], self._drafts)
         self._triggers = database[TRIGGERS]
         self._occurrences = database[OCCURRENCES]
         self._outbox = database[OUTBOX]
@@ -85,7 +88,12 @@ class MongoStore(
         self._replicas = database[REPLICAS]
         self._pokes = database[POKES]
         self._ledger = MongoLedger(
-            self._postings, self._accounts, self._wallets, versions=database[VERSIONS], server=self._server
+            self._postings,
+            self._accounts,
+            self._wallets,
+            versions=database[VERSIONS],
+            drafts=self._drafts,
+            server=self._server,
         )
 
     @property
@@ -110,6 +118,7 @@ class MongoStore(
         await self.recover_postings()
 
     async def close(self) -> None:
+        await self._drafts.flush()
         if self._client is not None:
             await self._client.close()
 

@@ -14,6 +14,7 @@ from flowql.engine.models import Instance, InstanceStatus
 from flowql.engine.replicas import ReplicaRecord, join
 from flowql.storage import names
 from flowql.storage.mongo import MongoStore
+from tests.support.mongo import abandon_claim
 
 from .factories import at, instance, transition
 
@@ -146,9 +147,7 @@ async def test_a_claimer_that_died_mid_takeover_is_rolled_forward_then_taken_ove
     assert doc is not None
     doc.update(lease_owner="dead/2", lease_epoch=2, version=1)
     abandoned = datetime.now(UTC) - timedelta(seconds=10)
-    await mongo.database[names.VERSIONS].insert_one(
-        {"_id": "instance/i1@1", "doc": doc, "claimed_at": abandoned}
-    )
+    await abandon_claim(mongo, "instance/i1@1", doc, abandoned)
     assert await mongo.claim_orphans("b/1", frozenset({"b/1"}), 10) == []  # finishes dead/2's claim
     assert await lease(mongo, "i1") == ("dead/2", 2, 1)
     assert await mongo.claim_orphans("b/1", frozenset({"b/1"}), 10) == ["i1"]
@@ -211,8 +210,7 @@ async def test_a_version_finished_by_another_writer_is_in_the_feed_when_written(
     doc.update(version=1, status="SUCCEEDED", running=False, transition_count=2)
     doc.pop("written_at")
     claimed_at = datetime.now(UTC) - timedelta(seconds=10)  # its writer died 10 s ago
-    claim = {"_id": "instance/i1@1", "doc": doc, "claimed_at": claimed_at}
-    await mongo.database[names.VERSIONS].insert_one(claim)
+    await abandon_claim(mongo, "instance/i1@1", doc, claimed_at)
     rolled = datetime.now(UTC) - timedelta(milliseconds=5)
     assert await mongo.claim_orphans("b/1", frozenset({"b/1"}), 10) == []  # rolls it forward
     assert [c.instance_id for c in await mongo.changed_instances(rolled, 10)] == ["i1"]

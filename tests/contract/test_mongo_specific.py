@@ -229,9 +229,17 @@ async def test_a_superseded_claim_keeps_nothing_it_carried(mongo: MongoStore) ->
     one = await mongo.save_instance(
         inst, expected_version=0, transitions=[transition(inst, 1)], history=[history_entry(inst)]
     )
-    await mongo.save_instance(one, expected_version=1, transitions=[])
     claim = await mongo.database[names.VERSIONS].find_one({"_id": f"instance/{inst.id}@1"})
-    assert claim is not None and set(claim) == {"_id", "claimed_at"}
+    assert claim is not None and set(claim) == {"_id", "draft", "claimed_at"}
+    draft = await mongo.database[names.DRAFTS].find_one({"_id": claim["draft"]})
+    assert draft is not None and draft["transitions"] and draft["history"]
+    await mongo.save_instance(one, expected_version=1, transitions=[])
+    await mongo._drafts.flush()
+    assert await mongo.database[names.DRAFTS].find_one({"_id": claim["draft"]}) is None
+    stored = await mongo.database[names.INSTANCES].find_one({"_id": inst.id})
+    newest = await mongo.database[names.VERSIONS].find_one({"_id": f"instance/{inst.id}@2"})
+    assert stored is not None and newest is not None and stored["draft"] == newest["draft"]
+    assert await mongo.database[names.DRAFTS].count_documents({}) == 1, "only the newest draft stays"
 
 
 async def test_transitions_are_documents_of_their_own(mongo: MongoStore) -> None:
@@ -282,14 +290,16 @@ async def test_times_come_back_as_utc_milliseconds(mongo: MongoStore) -> None:
     assert stored.created_at == datetime(2026, 3, 1, 6, 30, 0, 123000, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("version", [1, 2, 3])
+@pytest.mark.parametrize("version", [1, 2, 3, 4])
 async def test_a_store_of_an_older_schema_version_is_refused(mongo: MongoStore, version: int) -> None:
     """Versions 2 and 3 embed stage histories and consumed event ids in the instance, and key
-    inbox events by event id: version 4 does not read them, and says so."""
+    inbox events by event id; version 4 claims carry their documents: version 5 does not read
+    them, and says so."""
     held = instance("wf")
     await mongo.insert_instance(held, [transition(held, 1)])
     await mongo.database[names.META].update_one({"_id": "schema"}, {"$set": {"version": version}})
-    with pytest.raises(SchemaMismatch, match=f"schema version {version}; this flowql reads version 4 only"):
+    refusal = f"schema version {version}; this flowql reads version {names.MONGO_SCHEMA_VERSION} only"
+    with pytest.raises(SchemaMismatch, match=refusal):
         await mongo.open()
     stamp = await mongo.database[names.META].find_one({"_id": "schema"})
     assert stamp is not None and stamp["version"] == version  # left as it was
@@ -297,7 +307,8 @@ async def test_a_store_of_an_older_schema_version_is_refused(mongo: MongoStore, 
 
 async def test_a_store_of_a_newer_schema_version_is_refused(mongo: MongoStore) -> None:
     await mongo.database[names.META].update_one({"_id": "schema"}, {"$set": {"version": 99}})
-    refusal = "schema version 99, newer than this flowql understands \\(4\\): upgrade this replica"
+    newest = names.MONGO_SCHEMA_VERSION
+    refusal = f"schema version 99, newer than this flowql understands \\({newest}\\): upgrade this replica"
     with pytest.raises(SchemaMismatch, match=refusal):
         await mongo.open()
 
@@ -305,7 +316,9 @@ async def test_a_store_of_a_newer_schema_version_is_refused(mongo: MongoStore) -
 async def test_a_schema_1_store_without_a_stamp_is_refused(mongo: MongoStore) -> None:
     await mongo.insert_workflow(workflow())
     await mongo.database[names.META].delete_one({"_id": "schema"})
-    with pytest.raises(SchemaMismatch, match="schema version 1; this flowql needs version 4"):
+    with pytest.raises(
+        SchemaMismatch, match=f"schema version 1; this flowql needs version {names.MONGO_SCHEMA_VERSION}"
+    ):
         await mongo.open()
 
 

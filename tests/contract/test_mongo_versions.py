@@ -15,7 +15,7 @@ import pytest
 from flowql.storage import names
 from flowql.storage.mongo import MongoStore
 from flowql.storage.mongo.server import Server
-from flowql.storage.mongo.versions import Versioned, claim_id
+from flowql.storage.mongo.versions import DRAFT, Versioned, claim_id
 from tests.support.mongo import open_mongo_store
 from tests.support.services import MONGODB_URI_VARIABLE
 
@@ -29,11 +29,17 @@ async def mongo(request: pytest.FixtureRequest) -> AsyncIterator[MongoStore]:
 
 def versioned(store: MongoStore, *, id_only: bool) -> Versioned:
     database = store.database
-    return Versioned("thing", database["things"], database[names.VERSIONS], server=Server(id_only))
+    claims = database[names.VERSIONS]
+    return Versioned("thing", database["things"], claims, store._drafts, server=Server(id_only))
 
 
 def doc(version: int, **fields: Any) -> dict[str, Any]:
     return {"_id": "t1", "version": version, **fields}
+
+
+async def stored(store: MongoStore) -> dict[str, Any] | None:
+    """The document as written, without the name of the draft it was written from."""
+    return await store.database["things"].find_one({"_id": "t1"}, {DRAFT: 0})
 
 
 async def test_open_finds_out_whether_filters_beyond_id_are_indexed(
@@ -53,13 +59,18 @@ async def test_each_version_has_one_writer_and_an_invented_one_none(mongo: Mongo
     assert await things.replace(doc(2, n="b"), 1)
     assert not await things.replace(doc(2, n="c"), 1)  # version 2 is taken
     assert not await things.replace(doc(6, n="d"), 5)  # version 5 was never written
-    assert await mongo.database["things"].find_one({"_id": "t1"}) == doc(2, n="b")
+    assert await stored(mongo) == doc(2, n="b")
     assert await mongo.database[names.VERSIONS].find_one({"_id": claim_id("thing", "t1", 6)}) is None
-    tombstone = await mongo.database[names.VERSIONS].find_one({"_id": claim_id("thing", "t1", 2)})
-    assert tombstone is not None and "doc" in tombstone  # the newest claim keeps its document
+    claim = await mongo.database[names.VERSIONS].find_one({"_id": claim_id("thing", "t1", 2)})
+    assert claim is not None
+    draft = await mongo.database[names.DRAFTS].find_one({"_id": claim[DRAFT]})
+    assert draft is not None and draft["doc"]["n"] == "b"  # the newest claim keeps its draft
     assert await things.replace(doc(3, n="e"), 2)
-    tombstone = await mongo.database[names.VERSIONS].find_one({"_id": claim_id("thing", "t1", 2)})
-    assert tombstone is not None and "doc" not in tombstone
+    await mongo._drafts.flush()
+    assert await mongo.database[names.VERSIONS].find_one({"_id": claim_id("thing", "t1", 2)}) == claim
+    assert await mongo.database[names.DRAFTS].find_one({"_id": claim[DRAFT]}) is None
+    drafts = await mongo.database[names.DRAFTS].find({}).to_list(None)
+    assert [d["doc"]["n"] for d in drafts] == ["e"], "lost and withdrawn drafts are deleted too"
 
 
 async def test_a_late_write_by_id_is_settled_to_the_newest_claim(mongo: MongoStore) -> None:
@@ -71,7 +82,7 @@ async def test_a_late_write_by_id_is_settled_to_the_newest_claim(mongo: MongoSto
     assert await things.replace(doc(3, n="c"), 2)
     assert await things.replace(doc(4, n="d"), 3)
     await things._write(doc(2, n="b"), 1)  # the stalled writer's replace finally lands
-    assert await mongo.database["things"].find_one({"_id": "t1"}) == doc(4, n="d")
+    assert await stored(mongo) == doc(4, n="d")
 
 
 async def test_a_claim_made_while_a_late_write_is_settled_stands(mongo: MongoStore) -> None:
@@ -83,7 +94,7 @@ async def test_a_claim_made_while_a_late_write_is_settled_stands(mongo: MongoSto
     assert await things.replace(doc(3, n="c"), 2)
     await mongo.database["things"].replace_one({"_id": "t1"}, doc(2, n="b"))  # landed, unsettled
     assert await things.replace(doc(4, n="d"), 3)
-    assert await mongo.database["things"].find_one({"_id": "t1"}) == doc(4, n="d")
+    assert await stored(mongo) == doc(4, n="d")
 
 
 async def test_a_refused_soft_delete_sends_the_server_no_write(mongo: MongoStore) -> None:

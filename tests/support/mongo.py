@@ -12,9 +12,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from flowql.storage import names
 from flowql.storage.mongo import MongoStore
 
 from .mongomock_async import AsyncDatabase
@@ -66,3 +68,12 @@ async def open_mongo_store(uri: str | None) -> AsyncIterator[MongoStore]:
     finally:
         await client.drop_database(name)
         await client.close()
+
+
+async def abandon_claim(store: MongoStore, ident: str, doc: dict[str, Any], claimed_at: datetime) -> None:
+    """What a writer killed between its claim `ident` (`kind/key@version`) of `doc` and its
+    write leaves: its draft and its claim (storage/mongo/versions.py)."""
+    draft_id = f"{ident}#dead"
+    await store.database[names.DRAFTS].insert_one({"_id": draft_id, "doc": doc | {"draft": draft_id}})
+    claim = {"_id": ident, "draft": draft_id, "claimed_at": claimed_at}
+    await store.database[names.VERSIONS].insert_one(claim)
