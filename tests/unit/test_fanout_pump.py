@@ -126,3 +126,25 @@ async def test_results_for_other_subscribers_are_not_merged() -> None:
         await asyncio.sleep(0)
     assert [len(received(t)) for t in transports] == [2, 2, 2, 1]
     assert received(transports[2]) == [PREFIX + b"1}", PREFIX + b"2}"]
+
+
+async def test_a_large_delivery_lingers_for_the_next_result() -> None:
+    subscribers, transports = members(8)
+    pump = Pump(slice_size=4, linger=0.05, linger_from=8)
+    pump.deliver(subscribers, b"1", "group")
+    await asyncio.sleep(0)
+    assert all(not t.writes for t in transports)  # waiting for its execution's next result
+    pump.deliver(subscribers, b"2", "group")
+    pump.deliver(subscribers[:7], b"3", "other")  # not its group: after it, written apart
+    await asyncio.sleep(0.1)
+    for n, transport in enumerate(transports):
+        assert len(transport.writes) == (2 if n < 7 else 1)
+        assert parse_frames(transport.writes[0]) == [PREFIX + b"1}", PREFIX + b"2}"]
+    assert received(transports[0])[-1] == PREFIX + b"3}"
+    assert pump.backlog == 0
+
+
+async def test_a_small_delivery_does_not_linger() -> None:
+    subscribers, transports = members(3)
+    Pump(linger=10.0, linger_from=4).deliver(subscribers, b"1", "group")
+    assert [len(t.writes) for t in transports] == [1, 1, 1]
