@@ -67,7 +67,7 @@ class Metrics:
         )
         self.slow_websockets = Counter(
             "flowql_websocket_slow_closed_total",
-            "WebSockets closed with 1013 because they left more than the outbound limit unread.",
+            "WebSockets closed with 1013 as too slow (the outbound limit unsent, or a ping unanswered).",
             registry=self.registry,
         )
         self.websockets = Gauge(

@@ -45,7 +45,7 @@ from .persisted import PersistedQueries, PersistedQueryError
 from .scope_check import apply, grant_of
 from .slots import SubscriptionSlots
 from .ws_handlers import SharedGraphQLWSHandler, SharedTransportWSHandler
-from .ws_messages import CheckedWebSocketAdapter
+from .ws_messages import OUTBOX, CheckedWebSocketAdapter
 from .ws_outbox import DEFAULT_LIMIT, DEFAULT_PONG_TIMEOUT, Outbox
 
 WEBSOCKET = web.RequestKey("flowql.websocket", bool)
@@ -282,7 +282,11 @@ class FlowqlView(GraphQLView[Context, None]):
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         try:
-            return await self.run(request=request)
+            response = await self.run(request=request)
+            outbox = request.get(OUTBOX)
+            if outbox is not None and outbox.reason is not None:
+                await outbox.close()  # too slow (1013), now that no one waits in receive()
+            return response
         except HTTPException as error:  # raised by Strawberry before any GraphQL execution
             return _refusal(error.status_code, error.reason)
         except PersistedQueryError as error:

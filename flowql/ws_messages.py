@@ -10,11 +10,13 @@ Every message out goes through the socket's `Outbox` (ws_outbox.py): in order wi
 frames of shared subscription executions, and never awaiting the peer. Pings and pongs are
 handled here too (the socket is made with `autoping=False`): a ping is answered through
 the outbox, a pong goes to it (it pings a peer that is sent a lot, to tell a reader from a
-silent one). When the outbox finds the peer too slow, it wakes the receive here and this
-task closes the socket (1013): aiohttp's `close()` from another task while one waits in
-`receive()` shuts the TCP connection right after its close frame, and a pong still on its
-way then draws an RST that makes the peer's kernel drop the close frame (the client saw
-1006); from the reading task, aiohttp waits for the peer's close frame first.
+silent one). When the outbox finds the peer too slow, it wakes the receive here and the
+loop ends: Strawberry's handler then ends the socket's operations (its subscribers leave
+their executions at once) and the view closes the socket (1013) once no one waits in
+`receive()`. aiohttp's `close()` from another task while one waits there shuts the TCP
+connection right after its close frame, and a pong still on its way then draws an RST
+that makes the server's kernel drop the close frame it still holds (the client saw 1006);
+with no receive waiting, aiohttp reads on until the peer's close frame first.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from .ws_outbox import Outbox, pong_frame
 
 INVALID_MESSAGE = 4400
 _CLOSED = (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED)
+OUTBOX = web.RequestKey("flowql.outbox", Outbox)
+"""The WebSocket's outbox, on its upgrade request."""
 _OPERATION_TYPES = ("subscribe", "start")  # graphql-transport-ws, legacy graphql-ws
 _ID_TYPES = (*_OPERATION_TYPES, "complete", "stop")
 
@@ -81,6 +85,7 @@ class CheckedWebSocketAdapter(AiohttpWebSocketAdapter):
         transport = request.transport
         assert transport is not None, "a prepared WebSocket has a transport"
         self.outbox: Outbox = view.make_outbox(ws, transport, self._wake)  # type: ignore[attr-defined]
+        request[OUTBOX] = self.outbox
         self._receiving: asyncio.Timeout | None = None
         """The scope of the receive in progress: the outbox's `wake` ends it."""
 
@@ -117,7 +122,7 @@ class CheckedWebSocketAdapter(AiohttpWebSocketAdapter):
                 self.outbox.pong(received.data)
             elif kind in _CLOSED:
                 return
-        await self.outbox.close()  # too slow
+        # Too slow: the view closes the socket once Strawberry's handler is done (see above).
 
     async def _receive(self) -> WSMessage | None:
         """The next message, or None once the outbox asks for the socket's close."""
@@ -139,4 +144,4 @@ class CheckedWebSocketAdapter(AiohttpWebSocketAdapter):
             self._receiving.reschedule(-1.0)  # a time past: the receive ends at once
 
 
-__all__ = ["INVALID_MESSAGE", "CheckedWebSocketAdapter", "message_problem"]
+__all__ = ["INVALID_MESSAGE", "OUTBOX", "CheckedWebSocketAdapter", "message_problem"]

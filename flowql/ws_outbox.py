@@ -14,21 +14,24 @@ when either
 - the bytes written to it that the kernel could not take yet (the transport's buffer) pass
   `limit` (one turn's frames are written whatever their size, so a message larger than the
   limit still goes out to a reader that keeps up), or
-- it leaves a ping unanswered for `pong_timeout` seconds after the kernel took it: every
-  `PROBE_EVERY` bytes written the outbox pings (one ping awaits its pong at a time), and
-  only a pong shows that the peer read what came before it. The kernel's buffers cannot:
-  a peer that never reads still has its kernel take ~120 KB (its receive buffer) before
-  anything backs up here. So a silent subscriber is found after a few KiB, whatever its
-  buffers, and a reader that keeps up answers each ping as it reads (every WebSocket client
-  does; browsers in their network stack). Outside bursts no ping is sent at all: idle
-  sockets are aiohttp's heartbeat's business (view.py).
+- it is sent something while a ping of ours waits for its pong more than `pong_timeout`
+  seconds after the kernel took it. Only a pong shows that the peer read what came before
+  it; the kernel's buffers cannot: a peer that never reads still has its kernel take
+  ~120 KB (its receive buffer) before anything backs up here. The first write (the
+  connection's ack) carries a ping, then one follows once `PROBE_EVERY` bytes and
+  `PROBE_INTERVAL` seconds passed since the last pong (one ping awaits its pong at a
+  time: a busy reader answers about one a second). So a subscriber that never reads is
+  closed at the first result sent to it `pong_timeout` after it connected, whatever its
+  buffers, and one that stops reading a few seconds later; a reader that keeps up answers
+  each ping as it reads (every WebSocket client does; browsers in their network stack). An
+  idle socket is not pinged here: that is aiohttp's heartbeat (view.py).
 graphql-ws clients reconnect on 1013 and resubscribe, and the subscription replays from the
-store. The close itself is done by the task that reads the socket (`wake` tells it;
-ws_messages.py): aiohttp then sends the close frame and reads on until the peer's close
-frame, so the pongs still on their way do not meet a closed socket (whose RST would make
-the peer's kernel drop our close frame: the client saw 1006 instead of 1013). A peer that
-does not take the close frame within `close_timeout` seconds is cut off. The other sockets
-of the same execution are not delayed at any point.
+store. The close itself is done by the socket's own task once its receive loop ended
+(`wake` ends it; ws_messages.py): aiohttp then sends the close frame and reads on until the
+peer's close frame, so the pongs still on their way do not meet a closed socket (whose RST
+would make the server's kernel drop the close frame it still holds: the client saw 1006
+instead of 1013). A peer that does not take the close frame within `close_timeout` seconds
+is cut off. The other sockets of the same execution are not delayed at any point.
 
 The kernel's send buffer is set to `SEND_BUFFER`: Linux grows it up to 4 MB otherwise
 (`tcp_wmem`), kernel memory a silent peer pins and frames it absorbs before anything here
@@ -58,7 +61,9 @@ DEFAULT_LIMIT = 64 * 1024
 DEFAULT_PONG_TIMEOUT = 2.0
 """Seconds a peer may take to answer a ping the kernel took (FLOWQL_WS_PONG_TIMEOUT)."""
 PROBE_EVERY = 4 * 1024
-"""Bytes written between two pings that check the peer reads: a 6-byte frame per 4 KiB."""
+"""Bytes written, at least, between a pong and the next ping that checks the peer reads."""
+PROBE_INTERVAL = 1.0
+"""Seconds, at least, between a pong and the next ping."""
 SEND_BUFFER = 32 * 1024
 """SO_SNDBUF of a WebSocket (Linux doubles it for its bookkeeping): messages are a few
 hundred bytes; the transport's own buffer holds up to `limit` more."""
@@ -91,6 +96,7 @@ class Outbox:
         "_pending",
         "_pong_timeout",
         "_probe",
+        "_probe_after",
         "_probe_due",
         "_probe_end",
         "_probe_taken_at",
@@ -117,7 +123,7 @@ class Outbox:
         self._ws = ws
         self._transport = transport
         self._wake = wake
-        """Tells the task reading the socket to `close` it (it may be waiting for a message)."""
+        """Ends the socket's receive loop (it may be waiting for a message); then `close`."""
         self._limit = limit
         self._pong_timeout = pong_timeout
         self._close_timeout = close_timeout
@@ -133,7 +139,10 @@ class Outbox:
         """`_written` just after that ping."""
         self._probe_taken_at: float | None = None
         """When the kernel was first seen to have taken it."""
-        self._probe_due = PROBE_EVERY
+        self._probe_due = 0
+        """`_written` from which the next ping may go (the first write carries one)."""
+        self._probe_after = 0.0
+        """Loop time from which the next ping may go."""
         self.closed = False
         self.reason: str | None = None
         """Why the socket is being closed as too slow (1013), once it is."""
@@ -179,24 +188,37 @@ class Outbox:
         if self.closed or self._transport.is_closing():
             return
         self._written += len(data)
-        if self._probe is None and self._written >= self._probe_due:
-            self._probes += 1
-            self._probe = b"%d" % self._probes
-            data += bytes((_PING, len(self._probe))) + self._probe
-            self._written += len(self._probe) + 2
-            self._probe_end = self._written
+        if (
+            self._probe is None
+            and self._written >= self._probe_due
+            and self._loop.time() >= self._probe_after
+        ):
+            self._transport.write(data)
+            self._ping()
+            return
         self._transport.write(data)
+
+    def _ping(self) -> None:
+        # Its own write: `data` may be a frame shared by many sockets (fanout_pump.py).
+        self._probes += 1
+        probe = self._probe = b"%d" % self._probes
+        self._transport.write(bytes((_PING, len(probe))) + probe)
+        self._written += len(probe) + 2
+        self._probe_end = self._written
+        if not self._transport.get_write_buffer_size():  # the kernel took it at once
+            self._probe_taken_at = self._loop.time()
 
     def pong(self, payload: bytes) -> None:
         """The peer answered a ping; if it was ours, it read everything written before it."""
         if self._probe is not None and payload == self._probe:
             self._probe, self._probe_taken_at = None, None
             self._probe_due = self._probe_end + PROBE_EVERY
+            self._probe_after = self._loop.time() + PROBE_INTERVAL
 
     async def close(self) -> None:
-        """Close the socket as too slow (1013 and `reason`); called by the task that reads
-        it, once `wake` told it to. aiohttp sends the close frame after what the transport
-        holds, then reads (and drops) what the peer still sends until its close frame."""
+        """Close the socket as too slow (1013 and `reason`), once `wake` ended its receive
+        loop. aiohttp sends the close frame after what the transport holds, then reads (and
+        drops) what the peer still sends until its close frame."""
         reason = self.reason or "too slow"
         try:
             async with asyncio.timeout(self._close_timeout):
@@ -234,6 +256,7 @@ __all__ = [
     "DEFAULT_LIMIT",
     "DEFAULT_PONG_TIMEOUT",
     "PROBE_EVERY",
+    "PROBE_INTERVAL",
     "SEND_BUFFER",
     "TRY_AGAIN_LATER",
     "Outbox",

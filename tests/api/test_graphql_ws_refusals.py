@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
@@ -101,6 +100,14 @@ class _GoneTransport:
         self.written.append(data)
 
 
+class _Request(dict[object, object]):
+    """An upgrade request: its transport, and keys set on it."""
+
+    def __init__(self, transport: _GoneTransport) -> None:
+        super().__init__()
+        self.transport = transport
+
+
 class _View:
     def encode_json(self, data: object) -> str:
         return json.dumps(data)
@@ -113,14 +120,14 @@ async def test_a_result_for_a_vanished_peer_is_dropped() -> None:
     """The fuzzer saw 'Exception in worker task' (ClientConnectionResetError) logged when an
     operation's result was sent as the client closed: the peer is gone, nothing to report."""
     transport = _GoneTransport(closing=False)
-    adapter = CheckedWebSocketAdapter(_View(), SimpleNamespace(transport=transport), _GoneSocket())  # type: ignore[arg-type]
+    adapter = CheckedWebSocketAdapter(_View(), _Request(transport), _GoneSocket())  # type: ignore[arg-type]
     await adapter.send_json({"type": "next", "id": "1", "payload": {}})
     transport.closing = True  # the peer went before the outbox flushed
     await asyncio.sleep(0)
     gone = _GoneSocket()
     gone.closed = True
     other = _GoneTransport(closing=False)
-    await CheckedWebSocketAdapter(_View(), SimpleNamespace(transport=other), gone).send_json(  # type: ignore[arg-type]
+    await CheckedWebSocketAdapter(_View(), _Request(other), gone).send_json(  # type: ignore[arg-type]
         {"type": "complete", "id": "1"}
     )
     await asyncio.sleep(0)

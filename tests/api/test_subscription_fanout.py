@@ -221,11 +221,17 @@ async def test_a_socket_that_stops_reading_is_closed_and_the_others_get_everythi
         await until(lambda: api.app_state.view.fanout.subscribers == 2)
         total = 1000
         reader = asyncio.create_task(fast.read_until(lambda s: len(s.results["f"]) == total, timeout=60))
-        for _ in range(total):
-            api.engine.bus.publish(big)
-            await asyncio.sleep(0.001)
+
+        async def publish() -> None:
+            for _ in range(total):
+                api.engine.bus.publish(big)
+                await asyncio.sleep(0.001)
+
+        publishing = asyncio.create_task(publish())
         await until(lambda: metrics.get_sample_value("flowql_websocket_slow_closed_total") == 1, timeout=30)
+        # It reads again at once (one that waits longer than 5 s is cut off without a close frame).
         code, reason = await asyncio.wait_for(_drain(slow.ws), 30)
+        await publishing
         await reader
     assert len(fast.results["f"]) == total  # nothing lost or held back by the slow one
     assert code == 1013 and reason is not None and "too slow" in reason and "subscribe again" in reason

@@ -8,18 +8,27 @@ import asyncio
 import socket
 import struct
 
+import pytest
+
+from flowql import ws_outbox
 from flowql.ws_outbox import PROBE_EVERY, SEND_BUFFER, TRY_AGAIN_LATER, Outbox, pong_frame, text_frame
+
+PING = 0x89  # FIN + ping
 
 
 class Transport:
     def __init__(self) -> None:
         self.writes: list[bytes] = []
+        self.pinged: list[bytes] = []
         self.buffered = 0
         self.closing = False
         self.aborted = False
 
     def write(self, data: bytes) -> None:
-        self.writes.append(data)
+        if data[0] == PING:  # the outbox's pings go in writes of their own
+            self.pinged.append(data)
+        else:
+            self.writes.append(data)
 
     def get_write_buffer_size(self) -> int:
         return self.buffered
@@ -73,9 +82,14 @@ def frames(data: bytes) -> list[tuple[int, bytes]]:
 
 
 def parse_frames(data: bytes) -> list[bytes]:
-    parsed = frames(data)
+    """The text frames' data (our pings left out)."""
+    parsed = [frame for frame in frames(data) if frame[0] != PING]
     assert all(first == 0x81 for first, _ in parsed)  # FIN, text
     return [payload for _, payload in parsed]
+
+
+def pings(transport: Transport) -> list[bytes]:
+    return [payload for data in transport.pinged for first, payload in frames(data) if first == PING]
 
 
 def outbox_of(ws: Socket, transport: Transport, **options: object) -> tuple[Outbox, Woken]:
@@ -147,30 +161,44 @@ async def test_nothing_is_written_to_a_closing_transport() -> None:
     assert transport.writes == [] and outbox.closed
 
 
-async def test_every_few_kib_written_the_peer_is_pinged() -> None:
+async def test_the_first_write_and_then_every_few_kib_are_followed_by_a_ping(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ws_outbox, "PROBE_INTERVAL", 0.05)
     transport, ws = Transport(), Socket()
     outbox, _ = outbox_of(ws, transport)
+    outbox.send(b"ack")
+    await asyncio.sleep(0)
+    assert [frames(data) for data in transport.writes] == [[(0x81, b"ack")]] and pings(transport) == [b"1"]
+    outbox.pong(b"1")
+    await asyncio.sleep(0.06)
+    outbox.send(b"small")
+    await asyncio.sleep(0)
+    assert pings(transport) == [b"1"]  # PROBE_INTERVAL passed, but not PROBE_EVERY bytes
     message = b"m" * 1000
-    for _ in range(PROBE_EVERY // len(text_frame(message))):  # just under PROBE_EVERY
+    for _ in range(PROBE_EVERY // 1000):  # 4 KiB less a few bytes
         outbox.send(message)
         await asyncio.sleep(0)
-    assert all(first == 0x81 for data in transport.writes for first, _ in frames(data))
-    outbox.send(message)  # past PROBE_EVERY: a ping follows the frame, in the same write
+    assert pings(transport) == [b"1"]
+    outbox.send(message)
     await asyncio.sleep(0)
-    assert frames(transport.writes[-1]) == [(0x81, message), (0x89, b"1")]
+    assert pings(transport) == [b"1", b"2"]
     for _ in range(2 * PROBE_EVERY // 1000):
         outbox.send(message)
         await asyncio.sleep(0)
-    pings = [f for data in transport.writes for f in frames(data) if f[0] == 0x89]
-    assert pings == [(0x89, b"1")]  # one ping awaits its pong at a time
+    assert pings(transport) == [b"1", b"2"]  # one ping awaits its pong at a time
     outbox.pong(b"other")  # not ours (aiohttp's heartbeat pings carry nothing)
     outbox.send(message)
     await asyncio.sleep(0)
-    assert [f for f in frames(transport.writes[-1]) if f[0] == 0x89] == []
-    outbox.pong(b"1")
-    outbox.send(message)  # more than PROBE_EVERY written since ping 1: the next one now
+    assert pings(transport) == [b"1", b"2"]
+    outbox.pong(b"2")
+    outbox.send(message)  # PROBE_EVERY written since ping 2, but not PROBE_INTERVAL since its pong
     await asyncio.sleep(0)
-    assert frames(transport.writes[-1]) == [(0x81, message), (0x89, b"2")]
+    assert pings(transport) == [b"1", b"2"]
+    await asyncio.sleep(0.06)
+    outbox.send(message)
+    await asyncio.sleep(0)
+    assert pings(transport) == [b"1", b"2", b"3"]
     assert not outbox.closed
 
 
@@ -178,10 +206,8 @@ async def test_a_ping_left_unanswered_after_the_kernel_took_it_closes_the_socket
     transport, ws = Transport(), Socket()
     overflows: list[None] = []
     outbox, woken = outbox_of(ws, transport, pong_timeout=0.05, on_overflow=lambda: overflows.append(None))
-    big = b"b" * PROBE_EVERY
-    outbox.send(big)
-    await asyncio.sleep(0)  # written with a ping after it
-    transport.buffered = 100  # the ping and some of the frame are still in the transport
+    transport.buffered = 10  # the ack and its ping stay in the transport
+    outbox.send(b"ack")
     await asyncio.sleep(0.1)
     outbox.send(b"x")
     await asyncio.sleep(0)
@@ -191,6 +217,7 @@ async def test_a_ping_left_unanswered_after_the_kernel_took_it_closes_the_socket
     await asyncio.sleep(0)
     assert not outbox.closed
     await asyncio.sleep(0.1)
+    assert not outbox.closed  # nothing sent to it meanwhile: an idle socket is not judged here
     outbox.send(b"z")
     assert outbox.closed and woken.times == 1 and overflows == [None]
     await outbox.close()
@@ -198,15 +225,24 @@ async def test_a_ping_left_unanswered_after_the_kernel_took_it_closes_the_socket
     assert code == TRY_AGAIN_LATER and b"too slow: no answer to a ping for 0.05 s" in reason
 
 
-async def test_a_reader_that_answers_is_never_closed() -> None:
+async def test_a_silent_peer_is_closed_at_the_first_result_after_the_timeout() -> None:
+    transport, ws = Transport(), Socket()
+    outbox, woken = outbox_of(ws, transport, pong_timeout=0.05)
+    outbox.send(b"ack")
+    await asyncio.sleep(0.1)  # the kernel took the ack and its ping at once
+    outbox.send(b"first result")
+    assert outbox.closed and woken.times == 1
+
+
+async def test_a_reader_that_answers_is_never_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ws_outbox, "PROBE_INTERVAL", 0.0)
     transport, ws = Transport(), Socket()
     outbox, _ = outbox_of(ws, transport, pong_timeout=0.02)
     for _ in range(10):
         outbox.send(b"r" * PROBE_EVERY)
         await asyncio.sleep(0.03)  # longer than the pong timeout, but each ping is answered
-        pings = [f[1] for data in transport.writes for f in frames(data) if f[0] == 0x89]
-        outbox.pong(pings[-1])
-    assert not outbox.closed and len(transport.writes) == 10
+        outbox.pong(pings(transport)[-1])
+    assert not outbox.closed and len(pings(transport)) == 10
 
 
 def test_a_pong_frame() -> None:
