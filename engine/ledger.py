@@ -274,6 +274,11 @@ class EmbeddedLedger:
         return await self._store.page_postings(page, ledger=ledger, account=account, instance_id=instance_id)
 
     async def list_wallets(self, page: PageRequest, *, ledger: str, name: str | None = None) -> Page[Wallet]:
+        # A filter longer than any name could hold matches nothing; refused before the store
+        # runs it (a 400 KB substring took FerretDB 22 s to match against every wallet).
+        check(LedgerName, ledger, field="ledger")
+        if name:
+            check(bounds.Label, name, field="name")
         return await self._store.list_wallets(page, ledger=ledger, name=name or None)
 
     async def wallet_accounts(self, wallets: Sequence[Wallet]) -> list[list[Account]]:

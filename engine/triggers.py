@@ -176,6 +176,8 @@ class TriggerService:
         return trigger
 
     async def list_triggers(self, page: PageRequest, *, name: str | None = None) -> Page[Trigger]:
+        if name:  # longer than any trigger's name: refused before the store scans for it
+            _check_text("name", name)
         return await self._store.list_triggers(page, name=name)
 
     async def find_trigger(self, trigger_id: str) -> Trigger | None:
