@@ -19,7 +19,7 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, TypeAdapter, ValidationError, ValidationInfo
 
-from .errors import FlowqlError, validation
+from .errors import FlowqlError, shown, validation
 
 TEMPLATE = re.compile(r"\$\{([^}]*)\}")
 MAX_NAME_LENGTH = 256
@@ -42,11 +42,6 @@ CONCRETE = {"concrete": True}
 
 def is_template(value: object) -> bool:
     return isinstance(value, str) and TEMPLATE.search(value) is not None
-
-
-def shown(value: str) -> str:
-    """A value quoted in an error message, cut to 40 characters."""
-    return repr(value if len(value) <= 40 else value[:40] + "...")
 
 
 def _bounded(

@@ -50,8 +50,14 @@ def validation(message: str, *, field: str | None = None) -> FlowqlError:
     return FlowqlError(ErrorCode.VALIDATION, message, field=field)
 
 
+def shown(value: str) -> str:
+    """A value quoted in an error message, cut to 40 characters (an error never echoes a
+    client's 400 KB id back at it)."""
+    return repr(value if len(value) <= 40 else value[:40] + "...")
+
+
 def not_found(what: str, ident: str) -> FlowqlError:
-    return FlowqlError(ErrorCode.NOT_FOUND, f"{what} {ident!r} not found")
+    return FlowqlError(ErrorCode.NOT_FOUND, f"{what} {shown(ident)} not found")
 
 
 def conflict(message: str) -> FlowqlError:

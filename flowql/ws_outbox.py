@@ -12,8 +12,10 @@ frames before it.
 Overflow policy: a socket is too slow, and closed with 1013 (try again later) and a reason,
 when either
 - the bytes written to it that the kernel could not take yet (the transport's buffer) pass
-  `limit` (one turn's frames are written whatever their size, so a message larger than the
-  limit still goes out to a reader that keeps up), or
+  `limit` plus the largest write since that buffer was last empty (one turn's frames are
+  written whatever their size, so a message larger than the limit, and what follows it,
+  still go out to a reader that keeps up: the fuzzer's 400 KB error was followed by its
+  `complete` while the kernel still held most of it), or
 - it is sent something while a ping of ours waits for its pong more than `pong_timeout`
   seconds after the kernel took it. Only a pong shows that the peer read what came before
   it; the kernel's buffers cannot: a peer that never reads still has its kernel take
@@ -90,6 +92,7 @@ def pong_frame(data: bytes) -> bytes:
 class Outbox:
     __slots__ = (
         "_close_timeout",
+        "_largest",
         "_limit",
         "_loop",
         "_on_overflow",
@@ -132,6 +135,8 @@ class Outbox:
         self._pending: list[bytes] = []
         self._written = 0
         """Bytes handed to the transport; minus its buffer, what the kernel took."""
+        self._largest = 0
+        """The largest write since the transport's buffer was last seen empty."""
         self._probes = 0
         self._probe: bytes | None = None
         """The payload of our ping awaiting its pong."""
@@ -168,7 +173,7 @@ class Outbox:
             self._pending.clear()
             return False
         backlog = self._transport.get_write_buffer_size()  # what the kernel did not take
-        if backlog > self._limit:
+        if backlog > self._limit + self._largest:
             self._overflow(f"{backlog} bytes unread")
             return False
         if self._probe is not None and self._unanswered(backlog):
@@ -188,6 +193,8 @@ class Outbox:
         if self.closed or self._transport.is_closing():
             return
         self._written += len(data)
+        drained = not self._transport.get_write_buffer_size()
+        self._largest = len(data) if drained else max(self._largest, len(data))
         if (
             self._probe is None
             and self._written >= self._probe_due

@@ -123,9 +123,9 @@ async def test_past_the_limit_the_socket_is_closed_with_1013() -> None:
     transport, ws = Transport(), Socket()
     overflows: list[None] = []
     outbox, woken = outbox_of(ws, transport, limit=1000, on_overflow=lambda: overflows.append(None))
-    outbox.send(b"x" * 5000)  # one message larger than the limit still goes to a reader that keeps up
+    outbox.send(b"x" * 500)
     await asyncio.sleep(0)
-    transport.buffered = 1001  # the peer did not take it
+    transport.buffered = 1600  # the peer did not take it, nor 1,100 bytes before
     outbox.send(b"next")
     outbox.send(b"and more")
     await asyncio.sleep(0.01)
@@ -134,10 +134,30 @@ async def test_past_the_limit_the_socket_is_closed_with_1013() -> None:
     await outbox.close()
     [(code, reason)] = ws.close_calls
     assert (
-        code == TRY_AGAIN_LATER and b"too slow: 1001 bytes unread" in reason and b"subscribe again" in reason
+        code == TRY_AGAIN_LATER and b"too slow: 1600 bytes unread" in reason and b"subscribe again" in reason
     )
     assert len(reason) <= 123  # a close reason's limit
     assert not transport.aborted
+
+
+async def test_a_message_larger_than_the_limit_and_what_follows_reach_a_reader() -> None:
+    """The limit counts past the largest write the kernel still holds (the fuzzer's 400 KB
+    error, then its `complete`, closed a reader that kept up)."""
+    transport, ws = Transport(), Socket()
+    outbox, woken = outbox_of(ws, transport, limit=1000)
+    outbox.send(b"x" * 5000)
+    await asyncio.sleep(0)
+    transport.buffered = 4000  # the kernel took 1 KB of it so far
+    outbox.send(b"next")
+    await asyncio.sleep(0)
+    transport.buffered = 4600  # still reading the big one, plus 600 bytes more
+    outbox.send(b"complete")
+    await asyncio.sleep(0)
+    assert [len(frames(data)) for data in transport.writes] == [1, 1, 1] and woken.times == 0
+    transport.buffered = 5004 + 1001  # the whole message and more than the limit behind it
+    outbox.send(b"one too many")
+    assert outbox.closed and woken.times == 1
+    transport.buffered = 0
 
 
 async def test_a_peer_that_never_answers_the_close_is_cut_off() -> None:
