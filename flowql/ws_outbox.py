@@ -35,9 +35,9 @@ would make the server's kernel drop the close frame it still holds: the client s
 instead of 1013). A peer that does not take the close frame within `close_timeout` seconds
 is cut off. The other sockets of the same execution are not delayed at any point.
 
-The kernel's send buffer is set to `SEND_BUFFER`: Linux grows it up to 4 MB otherwise
-(`tcp_wmem`), kernel memory a silent peer pins and frames it absorbs before anything here
-notices.
+The kernel's send buffer is left as Linux autotunes it: a small SO_SNDBUF (32 KiB, tried)
+made the byte limit judge what the kernel used to take, so a reader that keeps up was closed
+when one large message (a 440 KB error echoing a variable) was followed by another.
 
 Frames are written straight to the transport: server frames are unmasked and, with
 permessage-deflate declined (view.py), uncompressed, so a frame is a 2 to 10 byte header and
@@ -48,9 +48,7 @@ the same transport, so frames never interleave.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import socket
 import struct
 from collections.abc import Callable
 
@@ -66,9 +64,6 @@ PROBE_EVERY = 4 * 1024
 """Bytes written, at least, between a pong and the next ping that checks the peer reads."""
 PROBE_INTERVAL = 1.0
 """Seconds, at least, between a pong and the next ping."""
-SEND_BUFFER = 32 * 1024
-"""SO_SNDBUF of a WebSocket (Linux doubles it for its bookkeeping): messages are a few
-hundred bytes; the transport's own buffer holds up to `limit` more."""
 _TEXT = 0x81  # FIN + text opcode
 _PING = 0x89
 _PONG = 0x8A
@@ -151,7 +146,6 @@ class Outbox:
         self.closed = False
         self.reason: str | None = None
         """Why the socket is being closed as too slow (1013), once it is."""
-        _shrink_send_buffer(transport)
 
     def send(self, text: bytes) -> None:
         """Queue one message (UTF-8 JSON); it is written at the end of this loop turn."""
@@ -252,19 +246,11 @@ class Outbox:
         self._wake()
 
 
-def _shrink_send_buffer(transport: asyncio.Transport) -> None:
-    sock = transport.get_extra_info("socket")
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
-
-
 __all__ = [
     "DEFAULT_LIMIT",
     "DEFAULT_PONG_TIMEOUT",
     "PROBE_EVERY",
     "PROBE_INTERVAL",
-    "SEND_BUFFER",
     "TRY_AGAIN_LATER",
     "Outbox",
     "pong_frame",

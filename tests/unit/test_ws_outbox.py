@@ -5,13 +5,12 @@ too many bytes left unsent, or a ping of ours left unanswered once the kernel to
 from __future__ import annotations
 
 import asyncio
-import socket
 import struct
 
 import pytest
 
 from flowql import ws_outbox
-from flowql.ws_outbox import PROBE_EVERY, SEND_BUFFER, TRY_AGAIN_LATER, Outbox, pong_frame, text_frame
+from flowql.ws_outbox import PROBE_EVERY, TRY_AGAIN_LATER, Outbox, pong_frame, text_frame
 
 PING = 0x89  # FIN + ping
 
@@ -267,24 +266,3 @@ async def test_a_reader_that_answers_is_never_closed(monkeypatch: pytest.MonkeyP
 
 def test_a_pong_frame() -> None:
     assert pong_frame(b"abc") == b"\x8a\x03abc"
-
-
-async def test_the_kernel_send_buffer_is_small() -> None:
-    accepted: asyncio.Queue[asyncio.StreamWriter] = asyncio.Queue()
-
-    async def on_client(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await accepted.put(writer)
-
-    server = await asyncio.start_server(on_client, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    _, client = await asyncio.open_connection("127.0.0.1", port)
-    writer = await accepted.get()
-    try:
-        Outbox(Socket(), writer.transport, Woken())  # type: ignore[arg-type]
-        sock = writer.transport.get_extra_info("socket")
-        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) == 2 * SEND_BUFFER  # Linux doubles it
-    finally:
-        client.close()
-        writer.close()
-        server.close()
-        await server.wait_closed()
