@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
 
 from flowql.config import parse_tokens
 from tests.api.client import LEGACY_WS, TRANSPORT_WS, Api
 from tests.api.conftest import ApiFactory
 from tests.api.flows import WAIT_GO, create_workflow, run, send, send_stage
+from tests.support.websockets import close_of
 
 BY_WORKFLOW = "subscription($w: ID!) { stageTransitions(workflowID: $w) { instanceID seq status } }"
 BY_WORKFLOW_SEQ = "subscription($w: ID!) { stageTransitions(workflowID: $w) { seq } }"
@@ -230,18 +230,9 @@ async def test_a_socket_that_stops_reading_is_closed_and_the_others_get_everythi
         publishing = asyncio.create_task(publish())
         await until(lambda: metrics.get_sample_value("flowql_websocket_slow_closed_total") == 1, timeout=30)
         # It reads again at once (one that waits longer than 5 s is cut off without a close frame).
-        code, reason = await asyncio.wait_for(_drain(slow.ws), 30)
+        code, reason = await asyncio.wait_for(close_of(slow.ws), 30)
         await publishing
         await reader
     assert len(fast.results["f"]) == total  # nothing lost or held back by the slow one
     assert code == 1013 and reason is not None and "too slow" in reason and "subscribe again" in reason
     await until(lambda: api.app_state.view.fanout.subscribers == 0)
-
-
-async def _drain(ws: ClientConnection) -> tuple[int | None, str | None]:
-    try:
-        async for _ in ws:
-            pass
-    except ConnectionClosed:
-        pass
-    return ws.close_code, ws.close_reason

@@ -18,9 +18,9 @@ from typing import Any
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
 
 from tests.e2e.live_server import LiveServer, live_server
+from tests.support.websockets import close_of
 
 TRANSPORT = "graphql-transport-ws"
 FOLLOW = "subscription($w: ID!) { stageTransitions(workflowID: $w) { instanceID seq stage status at error } }"
@@ -67,15 +67,6 @@ async def read_all(ws: ClientConnection, got: set[tuple[str, int]]) -> None:
         assert message["type"] == "next" and not message["payload"].get("errors"), message
         transition = message["payload"]["data"]["stageTransitions"]
         got.add((transition["instanceID"], transition["seq"]))
-
-
-async def close_of(ws: ClientConnection) -> tuple[int | None, str | None]:
-    try:
-        async for _ in ws:
-            pass
-    except ConnectionClosed:
-        pass
-    return ws.close_code, ws.close_reason
 
 
 async def test_a_silent_subscriber_is_closed_with_its_reason_and_a_reader_gets_everything(
