@@ -19,9 +19,9 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from . import bounds
-from .bounds import MAX_ADDRESS_LENGTH, LedgerName, Metadata, Name, check
+from .bounds import MAX_ADDRESS_LENGTH, Label, LedgerName, Metadata, Name, check
 from .clock import parse_time, to_iso, utc_now
-from .errors import not_found, validation
+from .errors import not_found, shown, validation
 from .models import Account, Posting, Wallet, new_sortable_id
 from .pagination import Page, PageRequest
 from .stages import Endpoint, SendSpec
@@ -262,7 +262,7 @@ class EmbeddedLedger:
         (any characters an address may hold)."""
         if address_prefix and not PREFIX.fullmatch(address_prefix):
             raise validation(
-                f"addressPrefix: invalid address prefix {address_prefix[:40]!r}", field="addressPrefix"
+                f"addressPrefix: invalid address prefix {shown(address_prefix)}", field="addressPrefix"
             )
         return await self._store.page_accounts(page, ledger=ledger, address_prefix=address_prefix)
 
@@ -278,7 +278,7 @@ class EmbeddedLedger:
         # runs it (a 400 KB substring took FerretDB 22 s to match against every wallet).
         check(LedgerName, ledger, field="ledger")
         if name:
-            check(bounds.Label, name, field="name")
+            check(Label, name, field="name")
         return await self._store.list_wallets(page, ledger=ledger, name=name or None)
 
     async def wallet_accounts(self, wallets: Sequence[Wallet]) -> list[list[Account]]:
