@@ -6,7 +6,12 @@ termination) and peak RSS for each N, for flowql and for DBOS running the same w
 Each run is a fresh child process so peak RSS is its own.
 
     python tests/bench/engine_bench.py --n 1000 10000 100000 [--skip-dbos] [--json]
-        [--store sqlite | ferretdb | sqlite:///path | mongodb://host:port/]
+        [--store sqlite | ferretdb | sqlite:///path | mongodb://host:port/] [--deadline S]
+
+`--deadline S` (flowql only) stops a run S seconds after its first instance was started
+(or once all N are started, if that took longer) and reports what finished by then:
+instances/s is finished / seconds run, the latencies are those of the finished ones, and
+the row says `finished` of `n` (a store too slow to finish N still gets a rate at N).
 
 `--store` (flowql only; default a SQLite file): `ferretdb` starts a FerretDB for the run,
 a `mongodb://` server gets a fresh database per run (dropped afterwards).
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import resource
 import statistics
@@ -60,7 +66,7 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-async def run_flowql(n: int, uri: str) -> dict[str, Any]:
+async def run_flowql(n: int, uri: str, deadline: float | None = None) -> dict[str, Any]:
     from flowql.engine.runtime import Engine, EngineConfig
     from flowql.stores import create_store
 
@@ -93,24 +99,30 @@ async def run_flowql(n: int, uri: str) -> dict[str, Any]:
             started[instance.id] = t0
 
         await asyncio.gather(*(one(i) for i in range(offset, min(n, offset + batch))))
-    await done.wait()
+    remaining = None if deadline is None else max(0.0, begin + deadline - time.perf_counter())
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(done.wait(), remaining)
     elapsed = time.perf_counter() - begin
-    latencies = [finished[k] - started[k] for k in started]
+    latencies = [finished[k] - started[k] for k in started if k in finished]
     await engine.stop()
     await store.close()
-    return summary("flowql", n, elapsed, transitions, latencies)
+    return summary("flowql", n, elapsed, transitions, latencies, finished=len(latencies))
 
 
-def summary(system: str, n: int, elapsed: float, transitions: int, latencies: list[float]) -> dict[str, Any]:
+def summary(
+    system: str, n: int, elapsed: float, transitions: int, latencies: list[float], finished: int | None = None
+) -> dict[str, Any]:
+    finished = n if finished is None else finished
     return {
         "system": system,
         "n": n,
+        "finished": finished,
         "seconds": round(elapsed, 2),
-        "instances_per_s": round(n / elapsed, 1),
+        "instances_per_s": round(finished / elapsed, 2),
         "transitions_per_s": round(transitions / elapsed, 1),
         "us_per_transition": round(elapsed / max(transitions, 1) * 1e6, 1),
-        "p50_ms": round(statistics.median(latencies) * 1000, 1),
-        "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
+        "p50_ms": round(statistics.median(latencies) * 1000, 1) if latencies else None,
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 1) if latencies else None,
         "peak_rss_mb": round(peak_rss_mb(), 1),
     }
 
@@ -161,7 +173,7 @@ async def run_dbos(n: int, path: Path) -> dict[str, Any]:
     return summary("dbos", n, elapsed, n * 5, latencies)
 
 
-def child(system: str, n: int, store: str) -> dict[str, Any]:
+def child(system: str, n: int, store: str, deadline: float | None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         if system == "dbos":
             return asyncio.run(run_dbos(n, Path(tmp) / "dbos.db"))
@@ -169,7 +181,7 @@ def child(system: str, n: int, store: str) -> dict[str, Any]:
         from tests.support.stores import bench_store
 
         with bench_store(store, Path(tmp)) as uri:
-            return asyncio.run(run_flowql(n, uri))
+            return asyncio.run(run_flowql(n, uri, deadline))
 
 
 def main() -> None:
@@ -182,11 +194,12 @@ def main() -> None:
     parser.add_argument("--dbos-mode", choices=["queue", "direct"], default="queue")
     parser.add_argument("--json", action="store_true", help="one JSON object instead of the table")
     parser.add_argument("--store", default="sqlite", help="flowql's store (see above; default sqlite)")
+    parser.add_argument("--deadline", type=float, help="seconds per flowql run, then report what finished")
     args = parser.parse_args()
     global DBOS_MODE
     DBOS_MODE = args.dbos_mode
     if args.child:
-        print(json.dumps(child(args.child[0], int(args.child[1]), args.store)))
+        print(json.dumps(child(args.child[0], int(args.child[1]), args.store, args.deadline)))
         return
     systems = ["flowql"] if args.skip_dbos else ["flowql", "dbos"]
     out = print if not args.json else (lambda *_: None)
@@ -197,7 +210,7 @@ def main() -> None:
     for n in args.n:
         results = {}
         for system in systems:
-            r = run_child(system, n, args.dbos_mode, args.store)
+            r = run_child(system, n, args.dbos_mode, args.store, args.deadline)
             if "error" in r:
                 out(f"{system:8} {n:>7} failed: {r['error']}")
                 rows.append(r)
@@ -206,7 +219,8 @@ def main() -> None:
             rows.append(r)
             out(
                 f"{system:8} {n:>7} {r['instances_per_s']:>8} {r['transitions_per_s']:>8} "
-                f"{r['us_per_transition']:>9} {r['p50_ms']:>8} {r['p99_ms']:>8} {r['peak_rss_mb']:>7}"
+                f"{r['us_per_transition']:>9} {r['p50_ms']!s:>8} {r['p99_ms']!s:>8} {r['peak_rss_mb']:>7}"
+                + (f"  ({r['finished']} of {n} finished in {r['seconds']} s)" if r["finished"] < n else "")
             )
         if "flowql" in results and "dbos" in results:
             ratios[n] = round(results["flowql"]["instances_per_s"] / results["dbos"]["instances_per_s"], 2)
@@ -215,10 +229,13 @@ def main() -> None:
         print(json.dumps({"dbos_mode": args.dbos_mode, "results": rows, "ratios": ratios}))
 
 
-def run_child(system: str, n: int, dbos_mode: str, store: str) -> dict[str, Any]:
+def run_child(system: str, n: int, dbos_mode: str, store: str, deadline: float | None) -> dict[str, Any]:
     """One system at one N in a fresh process (its own peak RSS)."""
+    limit = [] if deadline is None or system != "flowql" else ["--deadline", str(deadline)]
+    command = [sys.executable, __file__, "--child", system, str(n), "--dbos-mode", dbos_mode]
+    command += ["--store", store]
     out = subprocess.run(
-        [sys.executable, __file__, "--child", system, str(n), "--dbos-mode", dbos_mode, "--store", store],
+        [*command, *limit],
         capture_output=True,
         text=True,
         check=False,
