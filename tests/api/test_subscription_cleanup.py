@@ -62,7 +62,12 @@ async def test_gauges_return_to_baseline_after_abrupt_disconnects(api: Api) -> N
 
     for ws in clients[:10]:
         ws.transport.abort()  # no complete, no close frame: the TCP connection just goes
-    half = await until(api, lambda g: g["flowql_subscriptions_open"] == 10)
+    # The subscription's gauge falls when its task ends, the connection's a moment later
+    # when the handler returns: wait for both.
+    half = await until(
+        api,
+        lambda g: g["flowql_subscriptions_open"] == 10 and g["flowql_websocket_connections_open"] == 10,
+    )
     assert half["flowql_subscriptions_open"] == 10 and half["flowql_websocket_connections_open"] == 10
 
     for ws in clients[10:15]:  # a polite goodbye
