@@ -116,6 +116,7 @@ def create_app(
             max_response_bytes=config.max_response_bytes,
             outbound_limit=config.ws_outbound_limit,
             pong_timeout=config.ws_pong_timeout,
+            fanout_linger=config.ws_fanout_linger,
             ws_init_timeout=config.ws_init_timeout,
             max_websockets=config.max_websockets,
             max_subscriptions=config.max_subscriptions,

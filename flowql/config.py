@@ -107,6 +107,9 @@ class Config:
     ws_pong_timeout: float = 2.0
     """Seconds a WebSocket that is sent a lot may leave a ping unanswered before it is closed
     with 1013 (flowql/ws_outbox.py)."""
+    ws_fanout_linger: float = 0.1
+    """Seconds a result shared by 256 subscribers or more waits for its execution's next one,
+    so each socket takes both in one write (flowql/fanout_pump.py); 0 writes at once."""
     shutdown_timeout: float = 10.0
     node_id: str = field(default_factory=lambda: default_node_id())
     """This process's name on every JSON log line and in its lease record (default host:pid)."""
@@ -155,6 +158,8 @@ class Config:
             raise ConfigError(
                 f"rest_max_page_size: must be between 1 and 1000, got {self.rest_max_page_size}"
             )
+        if not 0 <= self.ws_fanout_linger <= 1:
+            raise ConfigError(f"ws_fanout_linger: between 0 and 1 second, got {self.ws_fanout_linger:g}")
         if self.max_attempts is not None and self.max_attempts < 1:
             raise ConfigError(f"max_attempts: must be at least 1, got {self.max_attempts}")
         timeouts: tuple[str, ...] = ("run_timeout", "ws_heartbeat", "shutdown_timeout", "header_timeout")

@@ -39,7 +39,7 @@ from strawberry.utils.aio import aclosing
 
 from flowql.schema import Catchup, Context
 
-from .fanout_pump import Pump
+from .fanout_pump import DEFAULT_LINGER, Pump
 from .ws_outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -159,6 +159,8 @@ class Multiplexer:
         schema: Schema,
         make_context: Callable[[Context], Context],
         encode_json: Callable[[object], str | bytes],
+        *,
+        linger: float = DEFAULT_LINGER,
     ) -> None:
         self.schema = schema
         self._make_context = make_context
@@ -167,7 +169,7 @@ class Multiplexer:
         """Executions new subscribers may join."""
         self._running: set[SharedExecution] = set()
         self._kinds: dict[tuple[str, str | None], bool] = {}
-        self.pump = Pump()
+        self.pump = Pump(linger=linger)
 
     @property
     def executions(self) -> int:

@@ -14,9 +14,11 @@ slice appends to one socket go out in one write at the slice's end. A result que
 its execution's previous one is still being written joins it: the subscribers not reached
 yet get both in one write, so a fan-out that falls behind makes fewer writes. A large
 delivery (`linger_from` subscribers or more) with nothing queued ahead waits `linger`
-seconds before its first slice, so that its execution's next result (a run's next
-transition, mostly) joins it: at 1,000 subscribers the kernel's send per write is most of
-what a fan-out costs, and two results in one write halve it.
+seconds before its first slice, so that its execution's next results (a run's next
+transition, the next runs' transitions) join it: at 1,000 subscribers the kernel's send per
+write is most of what a fan-out costs, and its share of the server's one core (the GIL) is
+what `runWorkflow` loses meanwhile. The linger trades latency for that share: 100 ms by
+default (docs/decisions.md has the figures), 0 to write at once.
 
 The queue is bounded: past `limit` subscriber deliveries waiting, an execution waits
 (`room`) before it takes its next event, so a fan-out that cannot keep up backs up into the
@@ -39,8 +41,9 @@ if TYPE_CHECKING:
 
 DEFAULT_SLICE = 256
 DEFAULT_LIMIT = 200_000
-DEFAULT_LINGER = 0.02
-"""Seconds a large delivery waits before its first slice, for its execution's next result."""
+DEFAULT_LINGER = 0.1
+"""Seconds a large delivery waits before its first slice, for its execution's next result
+(FLOWQL_WS_FANOUT_LINGER)."""
 LINGER_FROM = 256
 """Subscribers from which a delivery lingers (below, a write per socket is cheap: at once)."""
 
@@ -67,7 +70,8 @@ class Pump:
     ) -> None:
         self._slice = max(1, slice_size)
         self._limit = limit
-        self._linger = linger
+        self.linger = linger
+        """Seconds a large delivery waits for its execution's next result (0: none)."""
         self._linger_from = linger_from
         self._queue: deque[_Delivery | Callable[[], None]] = deque()
         self._waiting = 0
@@ -100,12 +104,12 @@ class Pump:
         self._waiting += len(members)
         if len(queue) > 1:
             self._schedule()
-        elif self._linger > 0 and len(members) >= self._linger_from:
+        elif self.linger > 0 and len(members) >= self._linger_from:
             # Its execution's next result (a run's next transition, mostly) joins it meanwhile:
             # each socket then takes both in one write, and the kernel's send per write is
             # what a large fan-out costs.
             self._scheduled = True
-            asyncio.get_running_loop().call_later(self._linger, self._turn)
+            asyncio.get_running_loop().call_later(self.linger, self._turn)
         else:
             self._run()  # nothing ahead of it: its first slice now, one loop turn sooner
 

@@ -40,6 +40,7 @@ from flowql.schema import ApiLimits, Context
 from .auth import Authenticator, refusal
 from .config import READ
 from .fanout import Multiplexer
+from .fanout_pump import DEFAULT_LINGER
 from .metrics import Metrics
 from .persisted import PersistedQueries, PersistedQueryError
 from .scope_check import apply, grant_of
@@ -68,6 +69,8 @@ class ViewSettings:
     """Bytes a WebSocket may leave unread before it is closed with 1013 (ws_outbox.py)."""
     pong_timeout: float = DEFAULT_PONG_TIMEOUT
     """Seconds a WebSocket may leave the outbox's ping unanswered (then 1013)."""
+    fanout_linger: float = DEFAULT_LINGER
+    """Seconds a large fan-out waits for its execution's next result (fanout_pump.py)."""
     ws_init_timeout: float = 5.0
     """Seconds a WebSocket may take to send `connection_init` (then 4408)."""
     max_websockets: int = 10_000
@@ -105,7 +108,9 @@ class FlowqlView(GraphQLView[Context, None]):
         self.settings = settings
         self.persisted = persisted if persisted is not None else PersistedQueries()
         self.websockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
-        self.fanout = Multiplexer(schema, self._execution_context, self.encode_json)
+        self.fanout = Multiplexer(
+            schema, self._execution_context, self.encode_json, linger=settings.fanout_linger
+        )
         self.open_websockets = 0
         self._initialised: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
         self.subscription_slots = SubscriptionSlots(

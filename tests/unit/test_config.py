@@ -6,6 +6,7 @@ import logging
 
 import pytest
 
+from flowql.app import STATE, create_app
 from flowql.cli import build_parser, config_from
 from flowql.config import READ, WRITE, AuthToken, Config, ConfigError, parse_tokens
 from flowql.jsonlog import JsonFormatter
@@ -58,6 +59,8 @@ def test_a_crash_point_does_not_stop_serve_from_starting() -> None:
         ({"FLOWQL_MAX_PAGE_SIZE": "5000"}, "max_page_size"),
         ({"FLOWQL_AUTH_TOKENS": "secret"}, "expected token:scope1,scope2"),
         ({"FLOWQL_AUTH_TOKENS": "secret:admin"}, "unknown scopes"),
+        ({"FLOWQL_WS_FANOUT_LINGER": "2"}, "ws_fanout_linger: between 0 and 1 second"),
+        ({"FLOWQL_WS_FANOUT_LINGER": "-0.1"}, "ws_fanout_linger"),
     ],
 )
 def test_bad_values_name_the_setting(env: dict[str, str], message: str) -> None:
@@ -171,3 +174,9 @@ def test_lease_ttl_is_a_flag_and_an_environment_variable() -> None:
     for bad in ("0.5", "3601"):
         with pytest.raises(ConfigError, match="lease_ttl: must be between 1 and 3600 seconds"):
             Config.from_env({"FLOWQL_LEASE_TTL": bad})
+
+
+@pytest.mark.parametrize(("env", "linger"), [({}, 0.1), ({"FLOWQL_WS_FANOUT_LINGER": "0"}, 0.0)])
+def test_the_fanout_linger_reaches_the_pump(env: dict[str, str], linger: float) -> None:
+    app = create_app(Config.from_env(env))
+    assert app[STATE].view.fanout.pump.linger == linger
