@@ -106,13 +106,12 @@ async def run_flowql(n: int, uri: str, deadline: float | None = None) -> dict[st
     latencies = [finished[k] - started[k] for k in started if k in finished]
     await engine.stop()
     await store.close()
-    return summary("flowql", n, elapsed, transitions, latencies, finished=len(latencies))
+    return summary("flowql", n, elapsed, transitions, latencies)
 
 
-def summary(
-    system: str, n: int, elapsed: float, transitions: int, latencies: list[float], finished: int | None = None
-) -> dict[str, Any]:
-    finished = n if finished is None else finished
+def summary(system: str, n: int, elapsed: float, transitions: int, latencies: list[float]) -> dict[str, Any]:
+    """`latencies` holds one entry per finished instance (all `n` unless a deadline cut the run)."""
+    finished = len(latencies)
     return {
         "system": system,
         "n": n,
@@ -231,11 +230,12 @@ def main() -> None:
 
 def run_child(system: str, n: int, dbos_mode: str, store: str, deadline: float | None) -> dict[str, Any]:
     """One system at one N in a fresh process (its own peak RSS)."""
-    limit = [] if deadline is None or system != "flowql" else ["--deadline", str(deadline)]
     command = [sys.executable, __file__, "--child", system, str(n), "--dbos-mode", dbos_mode]
     command += ["--store", store]
+    if deadline is not None and system == "flowql":
+        command += ["--deadline", str(deadline)]
     out = subprocess.run(
-        [*command, *limit],
+        command,
         capture_output=True,
         text=True,
         check=False,
