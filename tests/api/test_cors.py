@@ -108,7 +108,9 @@ def test_origins_from_flags_and_environment() -> None:
 def test_the_flag_repeats() -> None:
     from flowql.cli import build_parser, config_from
 
-    args = build_parser().parse_args(["serve", "--cors-origin", VITE, "--cors-origin", "https://app.example.com"])
+    args = build_parser().parse_args(
+        ["serve", "--cors-origin", VITE, "--cors-origin", "https://app.example.com"]
+    )
     assert config_from(args).cors_origins == (VITE, "https://app.example.com")
 
 

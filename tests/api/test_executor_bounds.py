@@ -16,7 +16,7 @@ from tests.api.conftest import ApiFactory
 from tests.api.store_proxy import StoreProxy
 
 CREATE = "mutation C($s: [StageInput!]!) { createWorkflow(input: {stages: $s}) { id } }"
-RUN = "mutation R($w: ID!) { runWorkflow(workflowID: $w, variables: {user: \"1\"}) { id } }"
+RUN = 'mutation R($w: ID!) { runWorkflow(workflowID: $w, variables: {user: "1"}) { id } }'
 INSTANCE = """query I($id: ID!) { instance(id: $id) { status error
   stages { index status history { name attempt error nextExecution } } } }"""
 SEND = {
@@ -64,8 +64,11 @@ async def test_driver_failures_are_counted_and_bounded(make_api: ApiFactory, tmp
         )
         await asyncio.sleep(0.2)
         proxy.failures["list_inbox"] = RuntimeError("a bug in the engine")  # no activity runs there
-        assert (await api.query('mutation S($id: ID!) { sendEvent(instanceID: $id, name: "go") { id } }',
-                                {"id": instance_id}))["sendEvent"]
+        assert (
+            await api.query(
+                'mutation S($id: ID!) { sendEvent(instanceID: $id, name: "go") { id } }', {"id": instance_id}
+            )
+        )["sendEvent"]
 
         async def failed() -> dict[str, Any] | None:
             found = (await api.query(INSTANCE, {"id": instance_id}))["instance"]

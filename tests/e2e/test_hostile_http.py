@@ -213,7 +213,7 @@ def test_one_scope_rule_on_every_transport(server: LiveServer) -> None:
         "code": "FORBIDDEN",
         "scope": "orchestration:read",
     }
-    mutation = "mutation { deleteWorkflow(id: \"x\") { id } }"
+    mutation = 'mutation { deleteWorkflow(id: "x") { id } }'
     assert gql(server, mutation, token=READER)["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
