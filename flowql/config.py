@@ -117,9 +117,9 @@ class Config:
     """Seconds an instance lease lasts without a heartbeat (shared store); the same on every
     replica."""
     max_attempts: int | None = None
+    """Bound on an activity's attempts; None retries until success, as Formance does."""
     rest_max_page_size: int = 100
     """Largest v2 REST `pageSize`; a larger one is capped, as Formance's go-libs cap it."""
-    """Bound on an activity's attempts; None retries until success, as Formance does."""
     apq_cache_size: int = 1000
     """Automatic persisted queries remembered (LRU); 0 turns APQ off."""
     trusted_documents: str | None = None
