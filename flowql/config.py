@@ -194,11 +194,25 @@ class Config:
                 known = ", ".join(PREFIX + n.upper() for n in fields)
                 raise ConfigError(f"{key}: unknown setting (known: {known})")
             values[name] = _convert(name, key, raw, fields[name].type)
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        given = {k: v for k, v in overrides.items() if v is not None}
+        values.update(given)
         try:
             return cls(**values)
         except TypeError as error:
             raise ConfigError(str(error)) from None
+        except ConfigError as error:
+            raise ConfigError(_with_source(str(error), given)) from None
+
+
+def _with_source(message: str, flags: Mapping[str, Any]) -> str:
+    """`ws_fanout_linger: ...` also says where the value came from (a field's name is not
+    what a user typed): `(set by FLOWQL_WS_FANOUT_LINGER)` or `(set on the command line)`."""
+    name = message.partition(":")[0]
+    if name in flags:
+        return f"{message} (set on the command line)"
+    if name in {f.name for f in dataclasses.fields(Config)}:
+        return f"{message} (set by {PREFIX}{name.upper()})"
+    return message
 
 
 def _convert(name: str, key: str, raw: str, annotation: object) -> Any:

@@ -68,6 +68,20 @@ def test_bad_values_name_the_setting(env: dict[str, str], message: str) -> None:
         Config.from_env(env)
 
 
+def test_a_bad_value_says_where_it_was_set() -> None:
+    with pytest.raises(ConfigError) as from_env:
+        Config.from_env({"FLOWQL_WS_FANOUT_LINGER": "5"})
+    expected = "ws_fanout_linger: between 0 and 1 second, got 5 (set by FLOWQL_WS_FANOUT_LINGER)"
+    assert str(from_env.value) == expected
+    args = build_parser().parse_args(["serve", "--lease-ttl", "0.5"])
+    with pytest.raises(ConfigError) as from_flag:
+        config_from(args)
+    assert str(from_flag.value).endswith("got 0.5 (set on the command line)"), from_flag.value
+    with pytest.raises(ConfigError) as flag_wins:
+        Config.from_env({"FLOWQL_PORT": "1"}, port=0)
+    assert str(flag_wins.value).endswith("(set on the command line)"), flag_wins.value
+
+
 def test_cli_flags_override_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FLOWQL_PORT", "9000")
     monkeypatch.setenv("FLOWQL_HOST", "0.0.0.0")
