@@ -201,16 +201,17 @@ class Config:
         except TypeError as error:
             raise ConfigError(str(error)) from None
         except ConfigError as error:
-            raise ConfigError(_with_source(str(error), given)) from None
+            raise ConfigError(_with_source(str(error), given, values)) from None
 
 
-def _with_source(message: str, flags: Mapping[str, Any]) -> str:
+def _with_source(message: str, flags: Mapping[str, Any], values: Mapping[str, Any]) -> str:
     """`ws_fanout_linger: ...` also says where the value came from (a field's name is not
-    what a user typed): `(set by FLOWQL_WS_FANOUT_LINGER)` or `(set on the command line)`."""
+    what a user typed): `(set on the command line)` for one of `flags`, `(set by
+    FLOWQL_WS_FANOUT_LINGER)` for one of the other `values`, read from the environment."""
     name = message.partition(":")[0]
     if name in flags:
         return f"{message} (set on the command line)"
-    if name in {f.name for f in dataclasses.fields(Config)}:
+    if name in values:
         return f"{message} (set by {PREFIX}{name.upper()})"
     return message
 
